@@ -1,0 +1,23 @@
+# Two commands on a fresh Debian machine (each sets everything up first, fast when already done):
+#   make demo   - run Studio on its bundled demo recording
+#   make test   - run the test suite (what CI runs)
+.PHONY: demo test setup lint bench
+
+VENV := .venv
+PY := $(VENV)/bin/python
+
+setup:
+	@bash scripts/setup.sh
+
+demo: setup
+	$(VENV)/bin/studio info resources/demo/demo.studio resources/demo/swwp2s.mpg
+
+lint: setup
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/ruff check studio tests
+
+test: lint
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest
+
+bench: setup
+	$(PY) bench/formats.py

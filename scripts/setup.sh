@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# One-command setup for a fresh Debian machine; fast when everything is already there.
+#   - installs the Debian packages Studio needs (only the missing ones),
+#   - creates .venv and installs Studio with its dev extras (only when pyproject.toml changed).
+# Used by `make demo` and `make test`; safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DEBS=(
+  libportaudio2 espeak-ng ffmpeg xvfb xauth
+  # Qt's xcb and offscreen platforms
+  libgl1 libegl1 libglib2.0-0 libfontconfig1 libfreetype6 libdbus-1-3 libxkbcommon0 libxkbcommon-x11-0
+  libxcb1 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0
+  libxcb-shape0 libxcb-xfixes0 libxcb-xinerama0 libxcb-xkb1 libx11-xcb1 libxrender1 libxi6 libsm6 libice6
+  fonts-dejavu-core
+  # libsndfile for soundfile (the wheel bundles one, the system one is a fallback)
+  libsndfile1
+)
+
+missing=()
+for p in "${DEBS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv"
+  "$PY" -m venv .venv
+fi
+stamp=.venv/.studio-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  .venv/bin/python -m pip install -q --upgrade pip
+  # A CPU build of torch unless one is installed already (an unpinned `torch` pulls a multi-GB CUDA build).
+  if ! .venv/bin/python -c "import torch" 2>/dev/null; then
+    echo "setup: installing torch (CPU build)"
+    .venv/bin/python -m pip install -q "torch==${STUDIO_TORCH_VERSION:-2.13.0}"
+  fi
+  echo "setup: installing studio[dev]"
+  .venv/bin/python -m pip install -q -e ".[dev]"
+  touch "$stamp"
+fi

@@ -1,0 +1,1 @@
+"""Alignment: DTW family, soft-DTW, canonical time warping, CTC and transcript aligners, stream sync (Qt-free)."""

@@ -1,0 +1,258 @@
+"""The `studio` command: every headless capability, scriptable over a whole corpus.
+
+Exit codes: 0 success, 2 usage error, 1 bad input (one line on stderr naming the file and problem).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["main", "build_parser"]
+
+EXAMPLES = """\
+examples:
+  studio info interview.eaf                  tiers, annotation counts and time ranges
+  studio info --json clip.mp4 words.TextGrid machine-readable, several files at once
+  studio convert interview.eaf interview.TextGrid
+  studio convert words.TextGrid words.srt --tiers words
+  studio convert labels.txt out.csv --from audacity
+  studio formats                             every format Studio reads and writes
+"""
+
+
+class CliError(Exception):
+    """A problem with the user's input: printed as one line, exit code 1."""
+
+
+def _fmt_time(t: float | None) -> str:
+    return "-" if t is None else f"{t:.3f}"
+
+
+# --- info ----------------------------------------------------------------------------------
+def _annotation_info(path: Path, fmt: str | None) -> dict[str, Any]:
+    from . import io
+    from .core.tiers import CurveTier
+
+    f = io.get_format(fmt) if fmt else io.format_for_path(path)
+    session = io.read(path, fmt)
+    tiers = []
+    for t in session.tiers:
+        r = t.time_range()
+        d: dict[str, Any] = {"name": t.name, "type": t.kind, "count": len(t), "start": r[0] if r else None,
+                             "end": r[1] if r else None}  # fmt: skip
+        if t.parent:
+            d["parent"] = t.parent
+        if isinstance(t, CurveTier):
+            d["rate"] = t.rate
+        tiers.append(d)
+    r = session.time_range()
+    out: dict[str, Any] = {
+        "path": str(path),
+        "format": f.name,
+        "format_description": f.description,
+        "start": r[0] if r else None,
+        "end": r[1] if r else None,
+        "tiers": tiers,
+    }
+    if session.media:
+        out["media"] = [{"path": m.path, "kind": m.kind, "offset": m.offset} for m in session.media]
+    if session.vocabularies:
+        out["vocabularies"] = {v.name: len(v.entries) for v in session.vocabularies.values()}
+    problems = session.validate()
+    if problems:
+        out["problems"] = problems
+    return out
+
+
+def _media_info(path: Path) -> dict[str, Any]:
+    from .media.probe import probe
+
+    return {"path": str(path), "format": "media", **probe(path).to_dict()}
+
+
+def _print_info(d: dict[str, Any]) -> None:
+    if d["format"] == "media":
+        print(f"{d['path']}  (media: {d['container']}, {d['kind']})")
+        print(f"  duration  {_fmt_time(d['duration'])} s")
+        for s in d["streams"]:
+            if s["kind"] == "audio":
+                print(f"  stream {s['index']}: audio  {s['codec']}, {s['sample_rate']} Hz, {s['channels']} ch, "
+                      f"{_fmt_time(s['duration'])} s")  # fmt: skip
+            elif s["kind"] == "video":
+                fps = f"{s['fps']:.3f}".rstrip("0").rstrip(".") if s["fps"] else "?"
+                print(f"  stream {s['index']}: video  {s['codec']}, {s['width']}x{s['height']}, {fps} fps, "
+                      f"{s['frames'] if s['frames'] is not None else '?'} frames, {_fmt_time(s['duration'])} s")  # fmt: skip
+            else:
+                print(f"  stream {s['index']}: {s['kind']}  {s['codec']}")
+        return
+    print(f"{d['path']}  ({d['format_description']})")
+    print(f"  time range  {_fmt_time(d['start'])} - {_fmt_time(d['end'])} s")
+    for m in d.get("media", []):
+        off = f", offset {m['offset']:+.3f} s" if m["offset"] else ""
+        print(f"  media  {m['kind']}: {m['path']}{off}")
+    for name, n in d.get("vocabularies", {}).items():
+        print(f"  vocabulary  {name}: {n} entries")
+    tiers = d["tiers"]
+    print(f"  tiers ({len(tiers)}):")
+    width = max((len(t["name"]) for t in tiers), default=4)
+    for t in tiers:
+        unit = "samples" if t["type"] == "curve" else "annotations"
+        parent = f"  (in {t['parent']})" if t.get("parent") else ""
+        print(f"    {t['name']:<{width}}  {t['type']:<8} {t['count']:>7} {unit:<11}  "
+              f"{_fmt_time(t['start'])} - {_fmt_time(t['end'])} s{parent}")  # fmt: skip
+    for p in d.get("problems", []):
+        print(f"  problem: {p}")
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from .media.probe import is_media_path
+
+    results = []
+    for name in args.files:
+        path = Path(name)
+        if not path.exists():
+            raise CliError(f"{path}: no such file")
+        if args.format is None and is_media_path(path):
+            results.append(_media_info(path))
+        else:
+            results.append(_annotation_info(path, args.format))
+    if args.json:
+        json.dump(results if len(results) > 1 else results[0], sys.stdout, indent=2, ensure_ascii=False)
+        print()
+    else:
+        for i, d in enumerate(results):
+            if i:
+                print()
+            _print_info(d)
+    return 0
+
+
+# --- convert -------------------------------------------------------------------------------
+def cmd_convert(args: argparse.Namespace) -> int:
+    from . import io
+
+    src, dst = Path(args.input), Path(args.output)
+    if not src.exists():
+        raise CliError(f"{src}: no such file")
+    if src.resolve() == dst.resolve():
+        raise CliError(f"{dst}: output is the input file; write to another file")
+    out_fmt = io.get_format(args.to) if args.to else io.format_for_path(dst, for_reading=False)
+    if out_fmt.write is None:
+        raise CliError(f"{dst}: {out_fmt.description} files cannot be written")
+    session = io.read(src, args.from_)
+    tiers = None
+    if args.tiers:
+        tiers = [t.strip() for t in args.tiers.split(",") if t.strip()]
+        missing = [t for t in tiers if not session.has_tier(t)]
+        if missing:
+            raise CliError(f"{src}: no tier named {', '.join(map(repr, missing))} "
+                           f"(tiers: {', '.join(session.tier_names()) or 'none'})")  # fmt: skip
+    warnings = io.write(session, dst, out_fmt.name, tiers=tiers)
+    for w in warnings:
+        print(f"studio: warning: {w}", file=sys.stderr)
+    if not args.quiet:
+        n = len(tiers) if tiers is not None else len(session.tiers)
+        print(f"wrote {dst} ({out_fmt.description}, {n} tier{'s' if n != 1 else ''})")
+    return 0
+
+
+def cmd_formats(args: argparse.Namespace) -> int:
+    from . import io
+
+    rows = [(f.name, ", ".join(f.suffixes), ("r" if f.read else "-") + ("w" if f.write else "-"), f.description)
+            for f in sorted(io.formats(), key=lambda f: f.name)]  # fmt: skip
+    if args.json:
+        json.dump([dict(zip(("name", "suffixes", "mode", "description"), r)) for r in rows], sys.stdout, indent=2)
+        print()
+        return 0
+    w = max(len(r[0]) for r in rows)
+    s = max(len(r[1]) for r in rows)
+    for r in rows:
+        print(f"{r[0]:<{w}}  {r[1]:<{s}}  {r[2]}  {r[3]}")
+    return 0
+
+
+# --- parser --------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    p = argparse.ArgumentParser(
+        prog="studio",
+        description="Studio: annotate, align and model multimodal recordings.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--version", action="version", version=f"studio {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    info = sub.add_parser(
+        "info",
+        help="describe annotation, session and media files",
+        description="Format, duration, tiers with annotation counts and time ranges; for media files the "
+        "streams, duration, sample rate, fps and frame count.",
+        epilog="examples:\n  studio info interview.eaf\n  studio info --json clip.mp4 words.TextGrid",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    info.add_argument("files", nargs="+", metavar="FILE")
+    info.add_argument("--json", action="store_true", help="print JSON instead of text")
+    info.add_argument("--format", help="read the files as this format (see `studio formats`)")
+    info.set_defaults(func=cmd_info)
+
+    conv = sub.add_parser(
+        "convert",
+        help="convert between annotation formats",
+        description="Read IN and write OUT, formats chosen by suffix. What the target format cannot hold "
+        "is dropped with a warning on stderr.",
+        epilog="examples:\n  studio convert interview.eaf interview.TextGrid\n"
+        "  studio convert words.TextGrid words.srt --tiers words\n"
+        "  studio convert labels.txt labels.csv --from audacity",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    conv.add_argument("input", metavar="IN")
+    conv.add_argument("output", metavar="OUT")
+    conv.add_argument("--tiers", help="comma-separated tier names to keep (default: all)")
+    conv.add_argument("--from", dest="from_", metavar="FMT", help="input format (default: from the suffix)")
+    conv.add_argument("--to", metavar="FMT", help="output format (default: from the suffix)")
+    conv.add_argument("-q", "--quiet", action="store_true", help="print nothing but warnings and errors")
+    conv.set_defaults(func=cmd_convert)
+
+    fm = sub.add_parser("formats", help="list the formats Studio reads and writes")
+    fm.add_argument("--json", action="store_true")
+    fm.set_defaults(func=cmd_formats)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    from .io.errors import FormatError
+    from .media.probe import MediaError
+
+    try:
+        return int(args.func(args) or 0)
+    except BrokenPipeError:  # `studio info ... | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except (CliError, FormatError, MediaError) as exc:
+        print(f"studio: error: {exc}", file=sys.stderr)
+        return 1
+    except FileNotFoundError as exc:
+        print(f"studio: error: {exc.filename or ''}{': ' if exc.filename else ''}{exc.strerror or exc}", file=sys.stderr)
+        return 1
+    except (KeyError, ValueError, OSError) as exc:
+        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"studio: error: {msg}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Media: probing, decoding, envelopes, spectrograms, features and the playback clock (Qt-free)."""

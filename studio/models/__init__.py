@@ -1,0 +1,1 @@
+"""Models: fusion models, acoustic models, training and inference (Qt-free)."""

@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from studio.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO = ROOT / "resources" / "demo"
+
+
+def run(*args: str, **kw) -> subprocess.CompletedProcess:
+    """The real console entry point, as a user runs it."""
+    return subprocess.run([sys.executable, "-m", "studio", *args], capture_output=True, text=True, timeout=120,
+                          stdin=subprocess.DEVNULL, **kw)
+
+
+def test_info_on_demo_session_and_recording():
+    r = run("info", str(DEMO / "demo.studio"), str(DEMO / "swwp2s.mpg"))
+    assert r.returncode == 0, r.stderr
+    assert "words       interval       6 annotations  0.490 - 2.210 s  (in transcript)" in r.stdout
+    assert "360x288, 25 fps, 75 frames" in r.stdout and "44100 Hz, 2 ch" in r.stdout
+
+
+def test_info_json(capsys):
+    assert main(["info", "--json", str(DEMO / "demo.studio")]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["format"] == "studio"
+    assert {t["name"]: t["count"] for t in d["tiers"]} == {"transcript": 1, "words": 6}
+    assert d["tiers"][1]["start"] == pytest.approx(0.49)
+
+
+def test_usage_errors_exit_2():
+    r = run("convert", "only-one-arg")
+    assert r.returncode == 2 and "usage:" in r.stderr
+    assert run().returncode == 2
+    assert run("bogus").returncode == 2
+
+
+def test_help_shows_examples():
+    r = run("--help")
+    assert r.returncode == 0 and "examples:" in r.stdout and "studio convert" in r.stdout
+    r = run("convert", "--help")
+    assert "studio convert interview.eaf interview.TextGrid" in r.stdout
+
+
+@pytest.mark.parametrize(
+    "setup, args, message",
+    [
+        (None, ["info", "missing.eaf"], "missing.eaf: no such file"),
+        ("corrupt.studio", ["info", "corrupt.studio"], "corrupt.studio:1: is not valid JSON"),
+        ("a.unknownext", ["info", "a.unknownext"], "no format is registered for suffix '.unknownext'"),
+        ("empty.wav", ["info", "empty.wav"], "empty.wav: is empty"),
+        ("noise.mp4", ["info", "noise.mp4"], "noise.mp4: is not a media file"),
+    ],
+)
+def test_bad_input_exits_1_with_one_line(tmp_path, setup, args, message):
+    if setup:
+        content = {"corrupt.studio": b"{nope", "a.unknownext": b"x", "empty.wav": b"", "noise.mp4": os.urandom(4000)}
+        (tmp_path / setup).write_bytes(content[setup])
+    r = run(*args, cwd=tmp_path)
+    assert r.returncode == 1
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("studio: error: ") and message in lines[0], r.stderr
+
+
+def test_convert_session_to_session_with_tier_selection(tmp_path):
+    out = tmp_path / "w.studio"
+    r = run("convert", str(DEMO / "demo.studio"), str(out), "--tiers", "words")
+    assert r.returncode == 0, r.stderr
+    from studio.io.native import read_session_file
+
+    s = read_session_file(out)
+    assert s.tier_names() == ["words"]
+    r = run("convert", str(DEMO / "demo.studio"), str(out), "--tiers", "nope")
+    assert r.returncode == 1 and "no tier named 'nope'" in r.stderr
+
+
+def test_convert_refuses_to_overwrite_its_input(tmp_path):
+    p = tmp_path / "d.studio"
+    p.write_bytes((DEMO / "demo.studio").read_bytes())
+    r = run("convert", str(p), str(p))
+    assert r.returncode == 1 and "output is the input" in r.stderr
+    assert p.read_bytes() == (DEMO / "demo.studio").read_bytes()
+
+
+def test_formats_lists_native():
+    r = run("formats")
+    assert r.returncode == 0 and "studio" in r.stdout and ".studio" in r.stdout
+
+
+def test_qt_free_layers_do_not_import_qt():
+    """Importing the headless layers and running the CLI must not load PySide6 or pyqtgraph."""
+    code = (
+        "import sys, studio.core, studio.io, studio.media.probe, studio.cli\n"
+        "from studio.cli import main\n"
+        f"main(['info', {str(DEMO / 'demo.studio')!r}])\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'pyqtgraph', 'shiboken6')]\n"
+        "assert not bad, bad\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr

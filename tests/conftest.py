@@ -1,0 +1,26 @@
+"""Shared fixtures. Test data lives in tests/data (see tests/data/README.md for sources and licences)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+DATA = Path(__file__).parent / "data"
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    return DATA
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """../shared/data beside the checkout (GRID, AMI, conversation); skip if this clone has none."""
+    if not SHARED.is_dir():
+        pytest.skip(f"no shared data at {SHARED}")
+    return SHARED
