@@ -11,13 +11,18 @@ DEBS=(
   # Qt's xcb and offscreen platforms
   libgl1 libegl1 libglib2.0-0 libfontconfig1 libfreetype6 libdbus-1-3 libxkbcommon0 libxkbcommon-x11-0
   libxcb1 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0
-  libxcb-shape0 libxcb-xfixes0 libxcb-xinerama0 libxcb-xkb1 libx11-xcb1 libxrender1 libxi6 libsm6 libice6
+  libxcb-shape0 libxcb-xfixes0 libxcb-xinerama0 libxcb-xkb1 libxcb-shm0 libxcb-sync1 libxcb-render0 libxcb-util1
+  libx11-xcb1 libxrender1 libxi6 libsm6 libice6
   fonts-dejavu-core
   # libsndfile for soundfile (the wheel bundles one, the system one is a fallback)
   libsndfile1
 )
 
 missing=()
+if ! command -v dpkg-query >/dev/null; then
+  echo "setup: not a Debian system; install these (or your distribution's equivalents) yourself: ${DEBS[*]}"
+  DEBS=()
+fi
 for p in "${DEBS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done

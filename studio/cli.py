@@ -168,7 +168,9 @@ def cmd_formats(args: argparse.Namespace) -> int:
     rows = [(f.name, ", ".join(f.suffixes), ("r" if f.read else "-") + ("w" if f.write else "-"), f.description)
             for f in sorted(io.formats(), key=lambda f: f.name)]  # fmt: skip
     if args.json:
-        json.dump([dict(zip(("name", "suffixes", "mode", "description"), r)) for r in rows], sys.stdout, indent=2)
+        json.dump(
+            [dict(zip(("name", "suffixes", "mode", "description"), r)) for r in rows], sys.stdout, indent=2
+        )
         print()
         return 0
     w = max(len(r[0]) for r in rows)
@@ -246,7 +248,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"studio: error: {exc}", file=sys.stderr)
         return 1
     except FileNotFoundError as exc:
-        print(f"studio: error: {exc.filename or ''}{': ' if exc.filename else ''}{exc.strerror or exc}", file=sys.stderr)
+        print(
+            f"studio: error: {exc.filename or ''}{': ' if exc.filename else ''}{exc.strerror or exc}",
+            file=sys.stderr,
+        )
         return 1
     except (KeyError, ValueError, OSError) as exc:
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc

@@ -1,6 +1,6 @@
 """Builds resources/demo/demo.studio from the GRID clip and its word alignment (run from the repo root).
 
-    python resources/demo/make_demo.py
+python resources/demo/make_demo.py
 """
 
 from __future__ import annotations
@@ -21,7 +21,9 @@ def build() -> Session:
             continue
         start, end, word = line.split()
         if word != "sil":
-            words.append(Interval(int(start) / GRID_UNITS, int(end) / GRID_UNITS, word, id=f"w{len(words) + 1}"))
+            words.append(
+                Interval(int(start) / GRID_UNITS, int(end) / GRID_UNITS, word, id=f"w{len(words) + 1}")
+            )
     utterance = Interval(words[0].start, words[-1].end, " ".join(w.label for w in words), id="u1")
     return Session(
         tiers=[

@@ -84,7 +84,11 @@ class Interval:
         s(self, "start", start)
         s(self, "end", end)
         s(self, "label", label if type(label) is str else str(label))
-        s(self, "confidence", None if confidence is None else _check_confidence(confidence, f"interval {label!r}: "))
+        s(
+            self,
+            "confidence",
+            None if confidence is None else _check_confidence(confidence, f"interval {label!r}: "),
+        )
         s(self, "source", source)
         s(self, "attrs", attrs if attrs is not None else {})
         s(self, "id", id if id else new_id())

@@ -158,7 +158,12 @@ class Relabel(ReplaceAnnotation):
         self.text = f"Relabel to {label!r}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"type": self.type_name, "tier": self.tier, "id": self.annotation_id, "label": self.changes["label"]}
+        return {
+            "type": self.type_name,
+            "tier": self.tier,
+            "id": self.annotation_id,
+            "label": self.changes["label"],
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Relabel:
@@ -238,7 +243,11 @@ class MoveBoundary(Command):
         # Undo in the order that never overlaps: shrink whichever grew first.
         if len(pairs) == 2 and isinstance(pairs[0][0], Interval):
             moved_start = self.edge == "start"
-            grew = (pairs[0][0].start < pairs[0][1].start) if moved_start else (pairs[0][0].end > pairs[0][1].end)
+            grew = (
+                (pairs[0][0].start < pairs[0][1].start)
+                if moved_start
+                else (pairs[0][0].end > pairs[0][1].end)
+            )
             if not grew:
                 pairs.reverse()
         for cur, old in pairs:
@@ -276,7 +285,12 @@ class SplitInterval(Command):
     type_name = "split_interval"
 
     def __init__(
-        self, tier: str, annotation_id: str, time: float, right_label: str | None = None, new_id_: str | None = None
+        self,
+        tier: str,
+        annotation_id: str,
+        time: float,
+        right_label: str | None = None,
+        new_id_: str | None = None,
     ) -> None:
         self.tier = tier
         self.annotation_id = annotation_id
@@ -630,7 +644,9 @@ class RemoveMedia(Command):
 class SetCurveValues(Command):
     type_name = "set_curve_values"
 
-    def __init__(self, tier: str, values: Any, *, rate: float | None = None, start: float = 0.0, times: Any = None):
+    def __init__(
+        self, tier: str, values: Any, *, rate: float | None = None, start: float = 0.0, times: Any = None
+    ):
         self.tier = tier
         self.values = values
         self.rate = rate
@@ -668,7 +684,9 @@ class SetCurveValues(Command):
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> SetCurveValues:
-        return cls(d["tier"], d["values"], rate=d.get("rate"), start=d.get("start", 0.0), times=d.get("times"))
+        return cls(
+            d["tier"], d["values"], rate=d.get("rate"), start=d.get("start", 0.0), times=d.get("times")
+        )
 
 
 _MISSING = object()

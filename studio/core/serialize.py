@@ -74,7 +74,9 @@ def tier_from_dict(d: dict[str, Any]) -> Tier:
     if kind == "curve":
         vals = np.asarray(d.get("values", []), dtype=float)
         if "rate" in d:
-            return CurveTier(name, vals, rate=d["rate"], start=d.get("start", 0.0), unit=d.get("unit", ""), **common)
+            return CurveTier(
+                name, vals, rate=d["rate"], start=d.get("start", 0.0), unit=d.get("unit", ""), **common
+            )
         return CurveTier(name, vals, times=d.get("times", []), unit=d.get("unit", ""), **common)
     raise ValueError(f"tier {name!r}: unknown tier type {kind!r}")
 

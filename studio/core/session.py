@@ -316,7 +316,9 @@ class Session:
                     allowed = set(cv.values())
                     bad = sorted({a.label for a in t if a.label and a.label not in allowed})
                     if bad:
-                        problems.append(f"tier {t.name!r}: labels not in vocabulary {t.vocabulary!r}: {bad[:5]}")
+                        problems.append(
+                            f"tier {t.name!r}: labels not in vocabulary {t.vocabulary!r}: {bad[:5]}"
+                        )
             if isinstance(t, IntervalTier) and t.parent is not None and self.has_tier(t.parent):
                 parent = self.tier(t.parent)
                 if isinstance(parent, IntervalTier) and not parent.allow_overlap:

@@ -134,7 +134,10 @@ class _AnnotationTier(Tier):
     def time_range(self) -> tuple[float, float] | None:
         if not self._items:
             return None
-        return (self._items[0].start, max(a.end for a in self._items) if self._overlapping() else self._items[-1].end)
+        return (
+            self._items[0].start,
+            max(a.end for a in self._items) if self._overlapping() else self._items[-1].end,
+        )
 
     def _overlapping(self) -> bool:
         return False
@@ -297,7 +300,10 @@ class IntervalTier(_AnnotationTier):
 
     def neighbours(self, ann: Interval) -> tuple[Interval | None, Interval | None]:
         i = self.index(ann)
-        return (self._items[i - 1] if i > 0 else None, self._items[i + 1] if i + 1 < len(self._items) else None)
+        return (
+            self._items[i - 1] if i > 0 else None,
+            self._items[i + 1] if i + 1 < len(self._items) else None,
+        )
 
     def boundaries(self) -> np.ndarray:
         """All distinct start and end times, sorted (for snapping)."""

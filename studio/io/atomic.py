@@ -82,7 +82,12 @@ def _umask() -> int:
 
 
 def atomic_write_text(
-    path: str | os.PathLike[str], text: str, *, encoding: str = "utf-8", newline: str | None = None, backup: bool = False
+    path: str | os.PathLike[str],
+    text: str,
+    *,
+    encoding: str = "utf-8",
+    newline: str | None = None,
+    backup: bool = False,
 ) -> None:
     with atomic_open(path, "w", encoding=encoding, newline=newline, backup=backup) as fh:
         fh.write(text)

@@ -83,7 +83,12 @@ class Journal:
     def for_new_session(cls, session: Session) -> Journal:
         """Journal a session that has no file yet: the header holds a full snapshot."""
         path = journal_dir() / f"unsaved-{uuid.uuid4().hex[:12]}.journal"
-        header = {"journal": JOURNAL_VERSION, "base": None, "snapshot": session_to_dict(session), "created": time.time()}
+        header = {
+            "journal": JOURNAL_VERSION,
+            "base": None,
+            "snapshot": session_to_dict(session),
+            "created": time.time(),
+        }
         return cls(session, path, header)
 
     @classmethod
@@ -247,7 +252,9 @@ def _replay_onto(session: Session, journal: Path, file: Path) -> str:
         os.replace(journal, keep)
         return f"Replaying the autosave journal of {file.name} stopped with an error ({exc}); it is kept in {keep}."
     tail = " (the last, interrupted entry was skipped)" if truncated else ""
-    return f"Recovered {n} unsaved edit{'s' if n != 1 else ''} of {file.name} from its autosave journal{tail}."
+    return (
+        f"Recovered {n} unsaved edit{'s' if n != 1 else ''} of {file.name} from its autosave journal{tail}."
+    )
 
 
 def pending_journals() -> list[dict[str, Any]]:
@@ -259,7 +266,14 @@ def pending_journals() -> list[dict[str, Any]]:
         except (OSError, ValueError):
             continue
         if entries:
-            out.append({"journal": p, "base": header.get("base"), "edits": len(entries), "created": header.get("created")})
+            out.append(
+                {
+                    "journal": p,
+                    "base": header.get("base"),
+                    "edits": len(entries),
+                    "created": header.get("created"),
+                }
+            )
     return out
 
 
@@ -273,7 +287,9 @@ def recover(journal: str | os.PathLike[str]) -> Session:
         base = Path(header["base"])
         session = read(base, header.get("format"))
         if header.get("identity") and header["identity"] != _file_identity(base):
-            raise ValueError(f"{base} changed on disk since the journal {p} was started; not replaying onto it")
+            raise ValueError(
+                f"{base} changed on disk since the journal {p} was started; not replaying onto it"
+            )
     else:
         session = session_from_dict(header["snapshot"])
     n = _apply(session, entries)

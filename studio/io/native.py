@@ -72,11 +72,13 @@ def read_session_file(path: str | os.PathLike[str]) -> Session:
     try:
         d = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise SessionFileError(p, f"is not valid JSON: {exc.msg} (column {exc.colno})", line=exc.lineno) from None
+        raise SessionFileError(
+            p, f"is not valid JSON: {exc.msg} (column {exc.colno})", line=exc.lineno
+        ) from None
     except RecursionError:
         raise SessionFileError(p, "is nested too deeply to be a session file") from None
     if not isinstance(d, dict) or d.get("format") != "studio-session":
-        raise SessionFileError(p, "is not a Studio session file (no \"format\": \"studio-session\")")
+        raise SessionFileError(p, 'is not a Studio session file (no "format": "studio-session")')
     d = _migrate(d, p)
     try:
         session = session_from_dict(d, base_dir=p.parent)

@@ -71,7 +71,9 @@ def format_for_path(path: str | os.PathLike[str], *, for_reading: bool = True) -
     candidates = [f for f in _FORMATS.values() if suf in f.suffixes]
     if not candidates:
         known = ", ".join(sorted({s for f in _FORMATS.values() for s in f.suffixes}))
-        raise UnknownFormatError(p, f"no format is registered for suffix {suf or '(none)'!r} (known: {known})")
+        raise UnknownFormatError(
+            p, f"no format is registered for suffix {suf or '(none)'!r} (known: {known})"
+        )
     if len(candidates) > 1 and for_reading:
         try:
             with open(p, "rb") as fh:

@@ -59,7 +59,9 @@ def decode_text(
     assert last is not None
     width = 2 if tried[-1].startswith("utf-16") else 1
     line = data[: last.start].count(b"\n" if width == 1 else b"\n\x00") + 1
-    raise error(path, f"cannot be decoded as {' or '.join(tried)} (bad byte at offset {last.start})", line=line)
+    raise error(
+        path, f"cannot be decoded as {' or '.join(tried)} (bad byte at offset {last.start})", line=line
+    )
 
 
 def read_text(

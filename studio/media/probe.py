@@ -19,7 +19,20 @@ from typing import Any
 __all__ = ["MediaError", "StreamInfo", "MediaInfo", "probe", "MEDIA_SUFFIXES", "is_media_path"]
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac", ".aif", ".aiff", ".wma")
-VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov", ".avi", ".webm", ".mpg", ".mpeg", ".m4v", ".wmv", ".ogv", ".mts", ".ts")
+VIDEO_SUFFIXES = (
+    ".mp4",
+    ".mkv",
+    ".mov",
+    ".avi",
+    ".webm",
+    ".mpg",
+    ".mpeg",
+    ".m4v",
+    ".wmv",
+    ".ogv",
+    ".mts",
+    ".ts",
+)
 MEDIA_SUFFIXES = AUDIO_SUFFIXES + VIDEO_SUFFIXES
 
 
@@ -142,7 +155,10 @@ def probe(path: str | os.PathLike[str], *, count_frames: bool = True, timeout: f
     if not streams:
         raise MediaError(p, "has no audio or video stream")
     return MediaInfo(
-        path=str(p), container=fmt.get("format_name", "?"), duration=_num(fmt.get("duration")), streams=streams
+        path=str(p),
+        container=fmt.get("format_name", "?"),
+        duration=_num(fmt.get("duration")),
+        streams=streams,
     )
 
 
@@ -152,7 +168,9 @@ def _count_packets(p: Path, ffprobe: str, streams: list[StreamInfo], timeout: fl
            "-show_entries", "stream=index,nb_read_packets", "-of", "json", str(p)]  # fmt: skip
     try:
         out = subprocess.run(cmd, capture_output=True, timeout=timeout, check=False)
-        counted = {int(s["index"]): int(s["nb_read_packets"]) for s in json.loads(out.stdout).get("streams", [])}
+        counted = {
+            int(s["index"]): int(s["nb_read_packets"]) for s in json.loads(out.stdout).get("streams", [])
+        }
     except (subprocess.TimeoutExpired, json.JSONDecodeError, KeyError, ValueError):
         return
     for s in streams:
@@ -166,6 +184,8 @@ def _probe_soundfile(p: Path) -> MediaInfo:
     try:
         info = sf.info(str(p))
     except Exception as exc:  # soundfile raises its own RuntimeError/LibsndfileError
-        raise MediaError(p, f"is not an audio file soundfile can read ({exc}); install ffmpeg for other media") from None
+        raise MediaError(
+            p, f"is not an audio file soundfile can read ({exc}); install ffmpeg for other media"
+        ) from None
     st = StreamInfo(0, "audio", info.format.lower(), info.duration, info.samplerate, info.channels)
     return MediaInfo(str(p), info.format.lower(), info.duration, [st])

@@ -16,8 +16,14 @@ DEMO = ROOT / "resources" / "demo"
 
 def run(*args: str, **kw) -> subprocess.CompletedProcess:
     """The real console entry point, as a user runs it."""
-    return subprocess.run([sys.executable, "-m", "studio", *args], capture_output=True, text=True, timeout=120,
-                          stdin=subprocess.DEVNULL, **kw)
+    return subprocess.run(
+        [sys.executable, "-m", "studio", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+        **kw,
+    )
 
 
 def test_info_on_demo_session_and_recording():
@@ -61,7 +67,12 @@ def test_help_shows_examples():
 )
 def test_bad_input_exits_1_with_one_line(tmp_path, setup, args, message):
     if setup:
-        content = {"corrupt.studio": b"{nope", "a.unknownext": b"x", "empty.wav": b"", "noise.mp4": os.urandom(4000)}
+        content = {
+            "corrupt.studio": b"{nope",
+            "a.unknownext": b"x",
+            "empty.wav": b"",
+            "noise.mp4": os.urandom(4000),
+        }
         (tmp_path / setup).write_bytes(content[setup])
     r = run(*args, cwd=tmp_path)
     assert r.returncode == 1

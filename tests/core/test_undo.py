@@ -35,8 +35,11 @@ def make_session() -> Session:
     return Session(
         [
             IntervalTier("utt", [Interval(0, 4, "hello world")]),
-            IntervalTier("words", [Interval(0, 1, "hello"), Interval(1, 2, "world"), Interval(3, 4, "again")],
-                         parent="utt"),
+            IntervalTier(
+                "words",
+                [Interval(0, 1, "hello"), Interval(1, 2, "world"), Interval(3, 4, "again")],
+                parent="utt",
+            ),
             PointTier("peaks", [Point(0.5, "p")]),
         ],
         [MediaRef("/data/a.wav")],
@@ -193,8 +196,9 @@ def test_failed_command_changes_nothing():
 
 
 # --- property: any sequence of valid edits undoes back to the start --------------------------
-edit = st.tuples(st.sampled_from(["add", "del", "move", "split", "merge", "relabel"]),
-                 st.floats(0, 1), st.floats(0, 1))
+edit = st.tuples(
+    st.sampled_from(["add", "del", "move", "split", "merge", "relabel"]), st.floats(0, 1), st.floats(0, 1)
+)
 
 
 @settings(max_examples=60, deadline=None)
@@ -217,9 +221,15 @@ def test_random_edit_sequences_undo_to_start_and_redo_to_end(edits):
                     stack.push(DeleteAnnotation("words", a.id))
                 elif kind == "move":
                     stack.break_merge() if v > 0.5 else None
-                    stack.push(MoveBoundary("words", a.id, "start" if v < 0.5 else "end", a.start + (a.end - a.start) * v))
+                    stack.push(
+                        MoveBoundary(
+                            "words", a.id, "start" if v < 0.5 else "end", a.start + (a.end - a.start) * v
+                        )
+                    )
                 elif kind == "split":
-                    stack.push(SplitInterval("words", a.id, a.start + (a.end - a.start) * max(min(v, 0.99), 0.01)))
+                    stack.push(
+                        SplitInterval("words", a.id, a.start + (a.end - a.start) * max(min(v, 0.99), 0.01))
+                    )
                 elif kind == "merge":
                     stack.push(MergeIntervals("words", a.id))
                 else:

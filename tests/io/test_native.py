@@ -42,16 +42,30 @@ def data_home(tmp_path, monkeypatch):
 def full_session(tmp_path: Path) -> Session:
     return Session(
         [
-            IntervalTier("utt", [Interval(0.1, 2.5, 'say "hi"\nthere', confidence=0.9, source="model-x", attrs={"k": [1, 2]})]),
-            IntervalTier("words", [Interval(0.1, 1.0, "naïve"), Interval(1.0, 2.5, "ŋ")], parent="utt", vocabulary="cv",
-                         attrs={"participant": "A"}),
+            IntervalTier(
+                "utt",
+                [
+                    Interval(
+                        0.1, 2.5, 'say "hi"\nthere', confidence=0.9, source="model-x", attrs={"k": [1, 2]}
+                    )
+                ],
+            ),
+            IntervalTier(
+                "words",
+                [Interval(0.1, 1.0, "naïve"), Interval(1.0, 2.5, "ŋ")],
+                parent="utt",
+                vocabulary="cv",
+                attrs={"participant": "A"},
+            ),
             IntervalTier("subs", [Interval(0, 2, "a"), Interval(1, 3, "b")], allow_overlap=True),
             PointTier("peaks", [Point(0.5, "p", confidence=0.2)]),
             CurveTier("pitch", [100.0, np.nan, 120.0], rate=100.0, start=0.01, unit="Hz"),
             CurveTier("conf", [0.1, 0.9], times=[0.0, 0.7]),
         ],
         [MediaRef(str(tmp_path / "media" / "clip.mp4"), kind="video", offset=0.25)],
-        vocabularies=[ControlledVocabulary("cv", [VocabularyEntry("naïve", "adj", "e1"), VocabularyEntry("ŋ")])],
+        vocabularies=[
+            ControlledVocabulary("cv", [VocabularyEntry("naïve", "adj", "e1"), VocabularyEntry("ŋ")])
+        ],
         alignments=[Alignment("a->b", WarpPath([[0, 0], [1, 1.5]], "a", "b"), method="dtw", cost=1.5)],
         metadata={"title": "t", "time_range": [0, 3]},
     )
@@ -93,7 +107,9 @@ def test_save_is_atomic_and_keeps_a_backup(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="No space"):
         save_session(s)
     monkeypatch.undo()
-    assert "changed" in path.read_text(encoding="utf-8") and "never saved" not in path.read_text(encoding="utf-8")
+    assert "changed" in path.read_text(encoding="utf-8") and "never saved" not in path.read_text(
+        encoding="utf-8"
+    )
     assert sorted(p.name for p in tmp_path.iterdir() if p.name != "data-home") == ["s.studio", "s.studio.bak"]
     assert not s.undo_stack.is_clean()
 
@@ -102,16 +118,25 @@ def test_save_is_atomic_and_keeps_a_backup(tmp_path, monkeypatch):
     "content, message",
     [
         (b"", "not valid JSON"),
-        (b"{\n  \"format\": \"studio-session\",\n  \"schema\": 1,\n  oops\n}", ":4: is not valid JSON"),
+        (b'{\n  "format": "studio-session",\n  "schema": 1,\n  oops\n}', ":4: is not valid JSON"),
         (b"\xff\xfe\x00garbage", "not UTF-8"),
         (b'{"format": "something-else"}', "not a Studio session file"),
         (b'{"format": "studio-session", "schema": 99}', "newer Studio"),
         (b'{"format": "studio-session", "schema": "x"}', "'schema' must be an integer"),
-        (b'{"format": "studio-session", "schema": 1, "tiers": [{"name": "w", "type": "interval", '
-         b'"intervals": [[2, 1, "x", "i"]]}]}', "start 2.000000 s is not before end"),
-        (b'{"format": "studio-session", "schema": 1, "tiers": [{"name": "w", "type": "interval", '
-         b'"intervals": [[0, 2, "x", "i"], [1, 3, "y", "j"]]}]}', "overlaps"),
-        (b'{"format": "studio-session", "schema": 1, "tiers": [{"type": "blob", "name": "q"}]}', "unknown tier type"),
+        (
+            b'{"format": "studio-session", "schema": 1, "tiers": [{"name": "w", "type": "interval", '
+            b'"intervals": [[2, 1, "x", "i"]]}]}',
+            "start 2.000000 s is not before end",
+        ),
+        (
+            b'{"format": "studio-session", "schema": 1, "tiers": [{"name": "w", "type": "interval", '
+            b'"intervals": [[0, 2, "x", "i"], [1, 3, "y", "j"]]}]}',
+            "overlaps",
+        ),
+        (
+            b'{"format": "studio-session", "schema": 1, "tiers": [{"type": "blob", "name": "q"}]}',
+            "unknown tier type",
+        ),
         (b'{"format": "studio-session", "schema": 1, "media": [{"kind": "audio"}]}', "missing field 'path'"),
         (b"[" * 100000, "nested too deeply|not valid JSON"),
     ],
@@ -126,8 +151,15 @@ def test_malformed_session_files_name_file_and_problem(tmp_path, content, messag
 
 def test_old_schema_is_migrated(tmp_path):
     p = tmp_path / "old.studio"
-    p.write_text(json.dumps({"format": "studio-session", "schema": 0,
-                             "layers": [{"name": "w", "type": "interval", "intervals": [[0, 1, "a", "i1"]]}]}))
+    p.write_text(
+        json.dumps(
+            {
+                "format": "studio-session",
+                "schema": 0,
+                "layers": [{"name": "w", "type": "interval", "intervals": [[0, 1, "a", "i1"]]}],
+            }
+        )
+    )
     s = read_session_file(p)
     assert s.tier("w")[0].label == "a"
 
@@ -248,3 +280,50 @@ def test_truncated_last_journal_line_is_skipped(tmp_path):
     s2.undo_stack.push(Relabel("words", s2.tier("words")[0].id, "after"))
     Journal.attached(s2).close()
     assert open_session(path).tier("words")[0].label == "after"
+
+
+# --- fuzz: random bytes and mutated real session files -------------------------------------
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+DEMO = Path(__file__).resolve().parents[2] / "resources" / "demo" / "demo.studio"
+
+
+def _read_or_format_error(tmp_path: Path, data: bytes) -> None:
+    p = tmp_path / "fuzz.studio"
+    p.write_bytes(data)
+    try:
+        read_session_file(p)
+    except SessionFileError as exc:
+        assert str(p) in str(exc)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.binary(max_size=2000))
+def test_fuzz_random_bytes(tmp_path, data):
+    _read_or_format_error(tmp_path, data)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.data())
+def test_fuzz_mutated_real_session(tmp_path, data):
+    raw = bytearray(DEMO.read_bytes())
+    kind = data.draw(st.sampled_from(["flip", "truncate", "delete_line", "replace_token"]))
+    if kind == "flip":
+        for _ in range(data.draw(st.integers(1, 5))):
+            i = data.draw(st.integers(0, len(raw) - 1))
+            raw[i] = data.draw(st.integers(0, 255))
+    elif kind == "truncate":
+        raw = raw[: data.draw(st.integers(0, len(raw)))]
+    elif kind == "delete_line":
+        lines = raw.split(b"\n")
+        del lines[data.draw(st.integers(0, len(lines) - 1))]
+        raw = bytearray(b"\n".join(lines))
+    else:
+        tokens = [b"0.49", b'"interval"', b'"words"', b"1", b'"u1"', b"[", b"]", b"{", b"}", b"null", b"true"]
+        old = data.draw(st.sampled_from(tokens))
+        new = data.draw(
+            st.sampled_from([b"-1", b"1e999", b'"x"', b"null", b"[]", b"{}", b"NaN", b"99", b"-0.5"])
+        )
+        raw = bytearray(bytes(raw).replace(old, new, 1))
+    _read_or_format_error(tmp_path, bytes(raw))
