@@ -14,9 +14,16 @@ DEBS=(
   libxcb-shape0 libxcb-xfixes0 libxcb-xinerama0 libxcb-xkb1 libxcb-shm0 libxcb-sync1 libxcb-render0 libxcb-util1
   libx11-xcb1 libxrender1 libxi6 libsm6 libice6
   fonts-dejavu-core
+  # ca-certificates for pip over https
+  ca-certificates
   # libsndfile for soundfile (the wheel bundles one, the system one is a fallback)
   libsndfile1
 )
+
+# A Python with venv (Debian splits venv out of python3).
+if ! command -v "${PYTHON:-python3}" >/dev/null || ! "${PYTHON:-python3}" -c "import venv, ensurepip" 2>/dev/null; then
+  DEBS+=(python3 python3-venv python3-dev)
+fi
 
 missing=()
 if ! command -v dpkg-query >/dev/null; then
