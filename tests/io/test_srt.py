@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -320,24 +318,3 @@ def test_fuzz_random_bytes(data: bytes) -> None:
 )
 def test_fuzz_mutated_real_files(data: bytes, ops: list[tuple[int, int, int]]) -> None:
     _check(_mutate(data, ops))
-
-
-def test_speed_close_to_srt_library() -> None:
-    body = "".join(
-        f"{i}\n{srt.format_time(i * 1000)} --> {srt.format_time(i * 1000 + 900)}\n"
-        f"line {i} <i>x</i>\nsecond\n\n"
-        for i in range(1, 20001)
-    )
-    with tempfile.TemporaryDirectory() as d:
-        p = Path(d) / "big.srt"
-        p.write_text(body, "utf-8")
-        ours = min(_timed(lambda: srt.read(p)) for _ in range(3))
-        theirs = min(_timed(lambda: list(srtlib.parse(p.read_text("utf-8")))) for _ in range(3))
-        assert len(srt.read(p).tiers[0]) == 20000
-    assert ours < 3 * theirs + 0.05, (ours, theirs)
-
-
-def _timed(f) -> float:
-    t0 = time.perf_counter()
-    f()
-    return time.perf_counter() - t0
