@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 
 DEBS=(
   libportaudio2 espeak-ng ffmpeg xvfb xauth
+  # real Praat: tests check that Praat opens the TextGrids Studio writes
+  praat
   # Qt's xcb and offscreen platforms
   libgl1 libegl1 libglib2.0-0 libfontconfig1 libfreetype6 libdbus-1-3 libxkbcommon0 libxkbcommon-x11-0
   libxcb1 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0
