@@ -34,6 +34,18 @@ def _fmt_time(t: float | None) -> str:
     return "-" if t is None else f"{t:.3f}"
 
 
+def reader_notes(session: Any, path: Path) -> list[str]:
+    """What a lenient reader skipped (it lists that under metadata[<format>]["skipped"])."""
+    notes = []
+    for fmt, val in session.metadata.items():
+        if isinstance(val, dict) and val.get("skipped"):
+            sk = val["skipped"]
+            lines = [s.get("line", "?") if isinstance(s, dict) else s for s in sk]
+            shown = ", ".join(map(str, lines[:5])) + (", ..." if len(lines) > 5 else "")
+            notes.append(f"{path}: skipped {len(sk)} unusable {fmt} entr{'y' if len(sk) == 1 else 'ies'} (line {shown})")
+    return notes
+
+
 # --- info ----------------------------------------------------------------------------------
 def _annotation_info(path: Path, fmt: str | None) -> dict[str, Any]:
     from . import io
@@ -64,7 +76,7 @@ def _annotation_info(path: Path, fmt: str | None) -> dict[str, Any]:
         out["media"] = [{"path": m.path, "kind": m.kind, "offset": m.offset} for m in session.media]
     if session.vocabularies:
         out["vocabularies"] = {v.name: len(v.entries) for v in session.vocabularies.values()}
-    problems = session.validate()
+    problems = session.validate() + reader_notes(session, path)
     if problems:
         out["problems"] = problems
     return out
@@ -153,7 +165,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
         if missing:
             raise CliError(f"{src}: no tier named {', '.join(map(repr, missing))} "
                            f"(tiers: {', '.join(session.tier_names()) or 'none'})")  # fmt: skip
-    warnings = io.write(session, dst, out_fmt.name, tiers=tiers)
+    warnings = reader_notes(session, src) + io.write(session, dst, out_fmt.name, tiers=tiers)
     for w in warnings:
         print(f"studio: warning: {w}", file=sys.stderr)
     if not args.quiet:
