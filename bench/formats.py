@@ -4,8 +4,8 @@
 
 The input files are made by the peers themselves (pympi-ling writes the EAF, praatio the
 TextGrid), so no library reads its own idiosyncratic output. Each measurement runs in a fresh
-process: wall time is the best of `--repeat` runs, memory is the process's peak RSS above what it
-had after importing the library (so import costs are not counted). Goal: Studio at least as fast
+process: wall time is the best of `--repeat` runs, memory is the process's peak RSS (VmHWM) above
+what it had after importing the library (so import costs are not counted). Goal: Studio at least as fast
 as both peers (ratio = peer time / Studio time; > 1 means Studio is faster).
 """
 
@@ -79,13 +79,28 @@ def _ops(lib: str, fmt: str):
     raise ValueError(lib)
 
 
-def _rss_mb() -> float:
+def _peak_mb() -> float:
+    """This process's peak resident memory (VmHWM; unlike ru_maxrss it does not inherit the
+    parent's peak across fork+exec)."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _reset_peak() -> None:
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")  # resets VmHWM to the current RSS
+    except OSError:
+        pass
 
 
 def measure(lib: str, fmt: str, op: str, path: str, repeat: int) -> dict:
     read, write = _ops(lib, fmt)
-    base = _rss_mb()
+    _reset_peak()
+    base = _peak_mb()
     best = float("inf")
     out_dir = Path(tempfile.mkdtemp())
     out = out_dir / (("short_" if "short" in Path(path).name else "") + "out" + Path(path).suffix)
@@ -100,7 +115,7 @@ def measure(lib: str, fmt: str, op: str, path: str, repeat: int) -> dict:
         if op == "read":
             del obj
             obj = None
-    return {"seconds": best, "peak_mb": _rss_mb() - base}
+    return {"seconds": best, "peak_mb": _peak_mb() - base}
 
 
 def run_child(lib: str, fmt: str, op: str, path: Path, repeat: int) -> dict:
