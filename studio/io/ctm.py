@@ -44,27 +44,11 @@ from ..core.tiers import IntervalTier, PointTier
 from .atomic import atomic_write_text
 from .errors import CtmError
 from .registry import Format, register
-from .text import read_text
+from .text import decimals, parse_float, read_text
 
 __all__ = ["read_ctm", "write_ctm"]
 
 _ALT = ("<ALT_BEGIN>", "<ALT>", "<ALT_END>")
-
-
-def _decimals(s: str) -> int | None:
-    if "e" in s or "E" in s:
-        return None
-    return len(s.split(".", 1)[1]) if "." in s else 0
-
-
-def _float(s: str, what: str, path: Path, line: int) -> float:
-    try:
-        v = float(s)
-    except ValueError:
-        raise CtmError(path, f"{what} {s!r} is not a number", line=line) from None
-    if v != v or v in (float("inf"), float("-inf")):
-        raise CtmError(path, f"{what} {s!r} is not a finite number", line=line)
-    return v
 
 
 def read_ctm(path: str | os.PathLike[str], **options: Any) -> Session:
@@ -96,10 +80,10 @@ def read_ctm(path: str | os.PathLike[str], **options: Any) -> Session:
             else:
                 alt_branch = None
             continue
-        start = _float(tbeg, "start", path, lineno)
-        dur = _float(tdur, "duration", path, lineno)
+        start = parse_float(tbeg, "start", path, lineno, CtmError)
+        dur = parse_float(tdur, "duration", path, lineno, CtmError)
         end = start + dur
-        da, db = _decimals(tbeg), _decimals(tdur)
+        da, db = decimals(tbeg), decimals(tdur)
         if da is not None and db is not None:
             end = round(end, max(da, db))  # 0.25 + 0.43 is 0.68, not 0.6799999999999999
         if not end > start:
@@ -108,7 +92,7 @@ def read_ctm(path: str | os.PathLike[str], **options: Any) -> Session:
         attrs: dict[str, Any] = {}
         confidence = None
         if len(f) > 5:
-            c = _float(f[5], "confidence", path, lineno)
+            c = parse_float(f[5], "confidence", path, lineno, CtmError)
             if 0.0 <= c <= 1.0:
                 confidence = c
             else:

@@ -46,29 +46,12 @@ from ..core.tiers import IntervalTier, PointTier
 from .atomic import atomic_write_text
 from .errors import RttmError
 from .registry import Format, register
-from .text import read_text
+from .text import decimals, parse_float, read_text
 
 __all__ = ["read_rttm", "write_rttm"]
 
 NA = "<NA>"
 _FIELDS = "type file channel start duration ortho stype name conf slat"
-
-
-def _decimals(s: str) -> int | None:
-    """Digits after the point in a plain decimal number (None for exponent notation)."""
-    if "e" in s or "E" in s:
-        return None
-    return len(s.split(".", 1)[1]) if "." in s else 0
-
-
-def _float(s: str, what: str, path: Path, line: int) -> float:
-    try:
-        v = float(s)
-    except ValueError:
-        raise RttmError(path, f"{what} {s!r} is not a number", line=line) from None
-    if v != v or v in (float("inf"), float("-inf")):
-        raise RttmError(path, f"{what} {s!r} is not a finite number", line=line)
-    return v
 
 
 def read_rttm(path: str | os.PathLike[str], **options: Any) -> Session:
@@ -95,8 +78,8 @@ def read_rttm(path: str | os.PathLike[str], **options: Any) -> Session:
                 raise RttmError(path, "a SPEAKER line needs a start time and a duration", line=lineno)
             skipped.append(lineno)
             continue
-        start = _float(tbeg, "start", path, lineno)
-        dur = _float(tdur, "duration", path, lineno)
+        start = parse_float(tbeg, "start", path, lineno, RttmError)
+        dur = parse_float(tdur, "duration", path, lineno, RttmError)
         if dur < 0:
             raise RttmError(path, f"negative duration {tdur}", line=lineno)
         if dur == 0:
@@ -105,7 +88,7 @@ def read_rttm(path: str | os.PathLike[str], **options: Any) -> Session:
         # end = start + duration, rounded to the decimals written, so 1.440 + 11.872 is 13.312
         # and not 13.312000000000001.
         end = start + dur
-        da, db = _decimals(tbeg), _decimals(tdur)
+        da, db = decimals(tbeg), decimals(tdur)
         if da is not None and db is not None:
             end = round(end, max(da, db))
         if not end > start:

@@ -34,7 +34,6 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from ..core.annotations import Interval
@@ -43,7 +42,7 @@ from ..core.tiers import IntervalTier
 from .atomic import atomic_write_text
 from .errors import FormatError, SrtError
 from .registry import Format, register
-from .text import decode_text
+from .text import decode_text, read_bytes, track_name
 
 __all__ = ["read", "write", "loads", "dumps", "collect_cues", "format_time", "Cue"]
 
@@ -90,7 +89,7 @@ def loads(
         text = text[1:]
     lines = text.split("\n")
     n = len(lines)
-    name = tier_name or _tier_name(path)
+    name = tier_name or track_name(path, "subtitles")
 
     intervals: list[Interval] = []
     skipped: list[dict[str, Any]] = []
@@ -166,23 +165,11 @@ def loads(
     return Session([tier], metadata={"srt": meta}, path=None)
 
 
-def _tier_name(path: str | os.PathLike[str] | None) -> str:
-    stem = Path(path).stem if path is not None else ""
-    return stem if stem.strip() else "subtitles"
-
-
 def read(
     path: str | os.PathLike[str], *, strict: bool = True, tier_name: str | None = None, **_: Any
 ) -> Session:
     """Read a .srt file into a Session with one interval tier (see the module docstring)."""
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except IsADirectoryError:
-        raise SrtError(path, "is a folder, not a file") from None
-    except OSError as exc:
-        raise SrtError(path, f"cannot be read: {exc.strerror or exc}") from None
-    return loads(data, path, strict=strict, tier_name=tier_name)
+    return loads(read_bytes(path, SrtError), path, strict=strict, tier_name=tier_name)
 
 
 # --- writing ---------------------------------------------------------------------------------------

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import codecs
 import os
+from pathlib import Path
 
 from .errors import FormatError
 
-__all__ = ["read_text", "decode_text"]
+__all__ = ["read_bytes", "read_text", "decode_text", "parse_float", "decimals", "track_name"]
 
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32-le"),
@@ -64,14 +65,42 @@ def decode_text(
     )
 
 
-def read_text(
-    path: str | os.PathLike[str], error: type[FormatError] = FormatError, fallback: str | None = None
-) -> tuple[str, str]:
+def read_bytes(path: str | os.PathLike[str], error: type[FormatError] = FormatError) -> bytes:
+    """The file's bytes, or the format's error saying why it cannot be read."""
     try:
         with open(path, "rb") as fh:
-            data = fh.read()
+            return fh.read()
     except IsADirectoryError:
         raise error(path, "is a folder, not a file") from None
     except OSError as exc:
         raise error(path, f"cannot be read: {exc.strerror or exc}") from None
-    return decode_text(data, path, error, fallback)
+
+
+def read_text(
+    path: str | os.PathLike[str], error: type[FormatError] = FormatError, fallback: str | None = None
+) -> tuple[str, str]:
+    return decode_text(read_bytes(path, error), path, error, fallback)
+
+
+def parse_float(s: str, what: str, path: str | os.PathLike[str], line: int, error: type[FormatError]) -> float:
+    """A finite number from a field, or the format's error naming the line and the field."""
+    try:
+        v = float(s)
+    except ValueError:
+        raise error(path, f"{what} {s!r} is not a number", line=line) from None
+    if v != v or v in (float("inf"), float("-inf")):
+        raise error(path, f"{what} {s!r} is not a finite number", line=line)
+    return v
+
+
+def decimals(s: str) -> int | None:
+    """Digits after the point in a plain decimal number (None for exponent notation)."""
+    if "e" in s or "E" in s:
+        return None
+    return len(s.split(".", 1)[1]) if "." in s else 0
+
+
+def track_name(path: str | os.PathLike[str] | None, default: str) -> str:
+    """Name for the one tier of a single-track file: the file's stem, else `default`."""
+    stem = Path(path).stem if path is not None else ""
+    return stem if stem.strip() else default

@@ -37,7 +37,7 @@ from ..core.tiers import CurveTier, IntervalTier, PointTier, Tier
 from .atomic import atomic_write_text
 from .errors import TextGridError
 from .registry import Format, register
-from .text import decode_text
+from .text import decode_text, read_bytes
 
 __all__ = ["read_textgrid", "write_textgrid", "parse_textgrid", "format_textgrid"]
 
@@ -145,13 +145,7 @@ def read_textgrid(path: str | os.PathLike[str], **options: Any) -> Session:
     """Read a long, short or chronological text TextGrid (UTF-8, UTF-16 or Latin-1)."""
     if options:
         raise TypeError(f"unknown TextGrid reading options: {', '.join(sorted(options))}")
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except IsADirectoryError:
-        raise TextGridError(path, "is a folder, not a file") from None
-    except OSError as exc:
-        raise TextGridError(path, f"cannot be read: {exc.strerror or exc}") from None
+    data = read_bytes(path, TextGridError)
     # Praat reads a file that is not valid UTF-8 as ISO Latin-1, which it used to write.
     text, encoding = decode_text(data, path, TextGridError, fallback="latin-1")
     # Building 100k annotations triggers many garbage collections that find nothing to free

@@ -39,7 +39,6 @@ from __future__ import annotations
 import codecs
 import os
 import re
-from pathlib import Path
 from typing import Any
 
 from ..core.annotations import Interval
@@ -49,7 +48,7 @@ from .atomic import atomic_write_text
 from .errors import VttError
 from .registry import Format, register
 from .srt import collect_cues, format_time
-from .text import decode_text
+from .text import decode_text, read_bytes, track_name
 
 __all__ = ["read", "write", "loads", "dumps", "parse_settings"]
 
@@ -182,27 +181,15 @@ def loads(
 
     if skipped:
         meta["skipped"] = skipped
-    tier = IntervalTier(tier_name or _tier_name(path), intervals, allow_overlap=True)
+    tier = IntervalTier(tier_name or track_name(path, "subtitles"), intervals, allow_overlap=True)
     return Session([tier], metadata={"vtt": meta})
-
-
-def _tier_name(path: str | os.PathLike[str] | None) -> str:
-    stem = Path(path).stem if path is not None else ""
-    return stem if stem.strip() else "subtitles"
 
 
 def read(
     path: str | os.PathLike[str], *, strict: bool = True, tier_name: str | None = None, **_: Any
 ) -> Session:
     """Read a .vtt file into a Session with one interval tier (see the module docstring)."""
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except IsADirectoryError:
-        raise VttError(path, "is a folder, not a file") from None
-    except OSError as exc:
-        raise VttError(path, f"cannot be read: {exc.strerror or exc}") from None
-    return loads(data, path, strict=strict, tier_name=tier_name)
+    return loads(read_bytes(path, VttError), path, strict=strict, tier_name=tier_name)
 
 
 # --- writing ---------------------------------------------------------------------------------------
