@@ -32,4 +32,6 @@ for _name in FORMAT_MODULES:
     if importlib.util.find_spec(f"{__name__}.{_name}") is not None:
         importlib.import_module(f"{__name__}.{_name}")
 
-__all__ = ["Format", "format_for_path", "formats", "get_format", "read", "register", "subset", "write", *_errors_all]
+from .native import open_file, open_session, save_session  # noqa: E402
+
+__all__ = ["open_file", "open_session", "save_session", "Format", "format_for_path", "formats", "get_format", "read", "register", "subset", "write", *_errors_all]

@@ -31,7 +31,7 @@ from .atomic import atomic_write_text
 from .errors import SessionFileError
 from .registry import Format, register
 
-__all__ = ["read_session_file", "write_session_file", "save_session", "open_session", "MIGRATIONS"]
+__all__ = ["read_session_file", "write_session_file", "save_session", "open_session", "open_file", "MIGRATIONS"]
 
 #: schema version -> function upgrading a dict of that version to the next one.
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
@@ -159,6 +159,23 @@ def open_session(path: str | os.PathLike[str], *, journal: bool = True) -> Sessi
     session = read_session_file(path)
     if journal:
         Journal.open_for(session, Path(path))
+    return session
+
+
+def open_file(path: str | os.PathLike[str], fmt: str | None = None, *, journal: bool = True) -> Session:
+    """Open any supported file for editing: a `.studio` session or an annotation file (EAF,
+    TextGrid, ...). Edits are journaled against that file, and edits a crash left in an earlier
+    journal for it are replayed (see `session.recovery_note`). Saving goes to a `.studio` file."""
+    from .journal import Journal
+    from .registry import format_for_path, get_format, read
+
+    p = Path(path)
+    f = get_format(fmt) if fmt else format_for_path(p)
+    if f.name == "studio":
+        return open_session(p, journal=journal)
+    session = read(p, f.name)
+    if journal:
+        Journal.open_for(session, p, f.name)
     return session
 
 

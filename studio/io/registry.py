@@ -59,15 +59,9 @@ def get_format(name: str) -> Format:
     raise UnknownFormatError(None, f"unknown format {name!r} (known: {names})")
 
 
-def _suffix(path: Path) -> str:
-    name = path.name.lower()
-    # Two-part suffixes first (e.g. ".labels.txt" is not one, but keep the hook simple).
-    return path.suffix.lower() if "." in name else ""
-
-
 def format_for_path(path: str | os.PathLike[str], *, for_reading: bool = True) -> Format:
     p = Path(path)
-    suf = _suffix(p)
+    suf = p.suffix.lower()
     candidates = [f for f in _FORMATS.values() if suf in f.suffixes]
     if not candidates:
         known = ", ".join(sorted({s for f in _FORMATS.values() for s in f.suffixes}))
@@ -94,7 +88,7 @@ def read(path: str | os.PathLike[str], fmt: str | None = None, **options: Any) -
         raise UnknownFormatError(p, f"{f.description} files can be written but not read")
     if not p.exists():
         raise FileNotFoundError(f"{p}: no such file")
-    if p.is_dir() and f.name != "hf":  # no format reads folders yet
+    if p.is_dir():
         raise FormatError(p, "is a folder, not a file")
     session = f.read(p, **options)
     session.metadata.setdefault("source_format", f.name)

@@ -327,3 +327,27 @@ def test_fuzz_mutated_real_session(tmp_path, data):
         )
         raw = bytearray(bytes(raw).replace(old, new, 1))
     _read_or_format_error(tmp_path, bytes(raw))
+
+
+def test_open_file_journals_edits_of_an_annotation_file(tmp_path):
+    """An EAF opened for editing: edits survive a crash before it was ever saved as .studio."""
+    import gzip
+
+    from studio.io.native import open_file
+
+    eaf = tmp_path / "sample.eaf"
+    data_dir = Path(__file__).resolve().parents[1] / "data" / "eaf"
+    eaf.write_bytes(gzip.decompress((data_dir / "pympi_sample_3.0.eaf.gz").read_bytes()))
+    s = open_file(eaf)
+    tier = next(t for t in s.interval_tiers() if len(t) > 2 and t.parent is None)
+    first = tier[0]
+    s.undo_stack.push(Relabel(tier.name, first.id, "fixed after crash"))
+    Journal.attached(s).close()  # the process dies
+    assert pending_journals()[0]["base"] == str(eaf)
+    s2 = open_file(eaf)
+    assert "Recovered 1 unsaved edit of sample.eaf" in s2.recovery_note
+    assert s2.tier(tier.name).get(first.id).label == "fixed after crash"
+    # saving it as a session clears the EAF's journal
+    save_session(s2, tmp_path / "sample.studio")
+    assert pending_journals() == []
+    assert read_session_file(tmp_path / "sample.studio").tier(tier.name).get(first.id).label == "fixed after crash"
