@@ -22,6 +22,7 @@ examples:
   studio convert interview.eaf interview.TextGrid
   studio convert words.TextGrid words.srt --tiers words
   studio convert labels.txt out.csv --from audacity
+  studio convert interview.eaf all.vtt -O merge_tiers=true   writer options
   studio formats                             every format Studio reads and writes
 """
 
@@ -146,6 +147,36 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 # --- convert -------------------------------------------------------------------------------
+def format_options(fn: Any) -> dict[str, Any]:
+    """The options a format's reader or writer takes (its named parameters with defaults)."""
+    import inspect
+
+    return {
+        p.name: p.default
+        for p in inspect.signature(fn).parameters.values()
+        if p.default is not inspect.Parameter.empty and not p.name.startswith("_")
+    }
+
+
+def parse_options(pairs: list[str] | None, fn: Any, what: str) -> dict[str, Any]:
+    """`-O key=value` pairs, values read as JSON when they parse (true, 3, 0.5) else as text."""
+    known = format_options(fn)
+    out: dict[str, Any] = {}
+    for pair in pairs or []:
+        key, sep, raw = pair.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or not key:
+            raise CliError(f"option {pair!r} is not KEY=VALUE")
+        if key not in known:
+            names = ", ".join(f"{k} (default {v!r})" for k, v in known.items()) or "none"
+            raise CliError(f"the {what} has no option {key!r} (options: {names})")
+        try:
+            out[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            out[key] = raw
+    return out
+
+
 def cmd_convert(args: argparse.Namespace) -> int:
     from . import io
 
@@ -157,7 +188,12 @@ def cmd_convert(args: argparse.Namespace) -> int:
     out_fmt = io.get_format(args.to) if args.to else io.format_for_path(dst, for_reading=False)
     if out_fmt.write is None:
         raise CliError(f"{dst}: {out_fmt.description} files cannot be written")
-    session = io.read(src, args.from_)
+    in_fmt = io.get_format(args.from_) if args.from_ else io.format_for_path(src)
+    if in_fmt.read is None:
+        raise CliError(f"{src}: {in_fmt.description} files cannot be read")
+    write_opts = parse_options(args.option, out_fmt.write, f"{out_fmt.description} writer")
+    read_opts = parse_options(args.read_option, in_fmt.read, f"{in_fmt.description} reader")
+    session = io.read(src, in_fmt.name, **read_opts)
     tiers = None
     if args.tiers:
         tiers = [t.strip() for t in args.tiers.split(",") if t.strip()]
@@ -165,7 +201,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
         if missing:
             raise CliError(f"{src}: no tier named {', '.join(map(repr, missing))} "
                            f"(tiers: {', '.join(session.tier_names()) or 'none'})")  # fmt: skip
-    warnings = reader_notes(session, src) + io.write(session, dst, out_fmt.name, tiers=tiers)
+    warnings = reader_notes(session, src) + io.write(session, dst, out_fmt.name, tiers=tiers, **write_opts)
     for w in warnings:
         print(f"studio: warning: {w}", file=sys.stderr)
     if not args.quiet:
@@ -225,7 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
         "is dropped with a warning on stderr.",
         epilog="examples:\n  studio convert interview.eaf interview.TextGrid\n"
         "  studio convert words.TextGrid words.srt --tiers words\n"
-        "  studio convert labels.txt labels.csv --from audacity",
+        "  studio convert labels.txt labels.csv --from audacity\n"
+        "  studio convert interview.eaf all.srt -O merge_tiers=true",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     conv.add_argument("input", metavar="IN")
@@ -233,6 +270,15 @@ def build_parser() -> argparse.ArgumentParser:
     conv.add_argument("--tiers", help="comma-separated tier names to keep (default: all)")
     conv.add_argument("--from", dest="from_", metavar="FMT", help="input format (default: from the suffix)")
     conv.add_argument("--to", metavar="FMT", help="output format (default: from the suffix)")
+    conv.add_argument(
+        "-O",
+        "--option",
+        action="append",
+        metavar="KEY=VALUE",
+        help="an option of the output format's writer, e.g. -O merge_tiers=true (SRT/VTT), "
+        "-O short=true (TextGrid), -O speaker=label (RTTM); repeatable",
+    )
+    conv.add_argument("--read-option", action="append", metavar="KEY=VALUE", help="an option of the input reader")
     conv.add_argument("-q", "--quiet", action="store_true", help="print nothing but warnings and errors")
     conv.set_defaults(func=cmd_convert)
 

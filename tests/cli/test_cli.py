@@ -116,3 +116,33 @@ def test_qt_free_layers_do_not_import_qt():
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
+
+
+def test_convert_passes_writer_options_and_rejects_unknown_ones(tmp_path):
+    src = ROOT / "tests" / "data" / "eaf" / "teicorpo_essai-filled-time.eaf"
+    out = tmp_path / "all.srt"
+    r = run("convert", str(src), str(out))
+    assert r.returncode == 0 and "left out interval tiers" in r.stderr
+    one_track = out.read_text(encoding="utf-8").count("-->")
+    r = run("convert", str(src), str(out), "-O", "merge_tiers=true")
+    assert r.returncode == 0, r.stderr
+    text = out.read_text(encoding="utf-8")
+    assert text.count("-->") == 16 > one_track and "tdep: " in text
+    r = run("convert", str(src), str(out), "-O", "merge=true")
+    assert r.returncode == 1 and "has no option 'merge'" in r.stderr and "merge_tiers" in r.stderr
+    r = run("convert", str(src), str(tmp_path / "s.TextGrid"), "-O", "short=true")
+    assert r.returncode == 0 and '"IntervalTier"' in (tmp_path / "s.TextGrid").read_text(encoding="utf-8")
+    assert "item [" not in (tmp_path / "s.TextGrid").read_text(encoding="utf-8")
+
+
+def test_convert_real_files_across_formats_keeps_labels(tmp_path):
+    """A real Praat file through CSV and back: same tiers, labels and times."""
+    from studio import io
+
+    src = ROOT / "tests" / "data" / "textgrid" / "praat_long_utf16.TextGrid"
+    assert run("convert", str(src), str(tmp_path / "a.csv")).returncode == 0
+    assert run("convert", str(tmp_path / "a.csv"), str(tmp_path / "b.TextGrid")).returncode == 0
+    a, b = io.read(src), io.read(tmp_path / "b.TextGrid")
+    assert a.tier_names() == b.tier_names()
+    for ta, tb in zip(a.tiers, b.tiers):
+        assert [(x.start, x.end, x.label) for x in ta] == [(x.start, x.end, x.label) for x in tb]
