@@ -151,6 +151,7 @@ def write_ctm(
     taken: set[tuple[str, str]] = set()
     rounded = empty = spaced = short = no_conf_extra = 0
     other_attrs: set[str] = set()
+    renamed: list[str] = []
 
     def fmt(t: float) -> str:
         return f"{t:.{precision}f}"
@@ -170,9 +171,7 @@ def write_ctm(
             stream = (default_file, default_channel)
         if stream in taken:
             stream = (stream[0], _token(t.name))
-            warnings.append(
-                f"tier {t.name!r} written as channel {stream[1]!r} of {stream[0]!r} to keep it apart"
-            )
+            renamed.append(f"{t.name!r} as channel {stream[1]!r} of {stream[0]!r}")
         taken.add(stream)
         for a in _with_alternations(list(t)):
             if isinstance(a, str):  # an alternation marker
@@ -206,6 +205,9 @@ def write_ctm(
         warnings.append(f"{empty} intervals with empty labels left out (CTM has no silence words)")
     if spaced:
         warnings.append(f"{spaced} labels with white space written with '_' (a CTM word is one token)")
+    if renamed:
+        shown = "; ".join(renamed[:3]) + (f"; and {len(renamed) - 3} more" if len(renamed) > 3 else "")
+        warnings.append(f"{len(renamed)} tiers would share a file and channel, so they were written {shown}")
     if rounded:
         warnings.append(f"{rounded} words have times rounded to {precision} decimals")
     if short:
