@@ -79,12 +79,12 @@ def read_eaf(path: str | os.PathLike[str], **options: Any) -> Session:
     return EafReader(Path(path)).read()
 
 
-def write_eaf(session: Session, path: str | os.PathLike[str], **options: Any) -> list[str]:
+def write_eaf(session: Session, path: str | os.PathLike[str], *, point_duration: float = 0.001) -> list[str]:
     """Write a session as an EAF 3.0 file; returns warnings about what ELAN cannot hold.
 
-    Options: `point_duration` (seconds, default 0.001): the length of the annotations that stand
-    for the points of point tiers."""
-    writer = EafWriter(session, Path(path), options.get("point_duration", 0.001))
+    `point_duration` (seconds): the length of the annotations that stand for the points of point
+    tiers."""
+    writer = EafWriter(session, Path(path), float(point_duration))
     with atomic_open(path, "w", encoding="utf-8", newline="\n") as fh:
         writer.write(fh)
     return writer.warnings
