@@ -94,9 +94,20 @@ class EafWriter:
         self.ids: dict[int, str] = {}
         self.taken: set[str] = set()  # every xsd:ID value in the document
         self.last_id = 0
+        self.tier_losses: dict[str, list[str]] = {}
 
     def warn(self, text: str) -> None:
         self.warnings.append(text)
+
+    def warn_tier(self, what: str, tier: str) -> None:
+        """Collect a per-tier loss; `_flush_tier_warnings` makes one warning per kind of loss."""
+        self.tier_losses.setdefault(what, []).append(tier)
+
+    def _flush_tier_warnings(self) -> None:
+        for what, tiers in self.tier_losses.items():
+            shown = ", ".join(map(repr, tiers[:6])) + (f" and {len(tiers) - 6} more" if len(tiers) > 6 else "")
+            self.warn(f"{what} (tier{'s' if len(tiers) > 1 else ''} {shown}): not written")
+        self.tier_losses.clear()
 
     def _list(self, key: str) -> list[dict[str, Any]]:
         v = self.meta.get(key)
@@ -208,17 +219,13 @@ class EafWriter:
 
     def _check_content(self, t: Any, items: list[Any]) -> None:
         if any(a.confidence is not None or a.source != "human" for a in items):
-            self.warn(f"tier {t.name!r}: ELAN cannot hold confidences or sources; they were not written")
+            self.warn_tier("ELAN cannot hold confidences or sources", t.name)
         foreign = {k for a in items if a.attrs for k in a.attrs if k not in _OWN_INTERVAL_KEYS}
         if foreign:
-            self.warn(
-                f"tier {t.name!r}: annotation attributes {sorted(foreign)} have no place in ELAN; not written"
-            )
+            self.warn_tier(f"annotation attributes {sorted(foreign)} have no place in ELAN", t.name)
         foreign = {k for k in t.attrs if k not in _OWN_TIER_KEYS}
         if foreign:
-            self.warn(
-                f"tier {t.name!r}: tier attributes {sorted(foreign)} have no place in ELAN; not written"
-            )
+            self.warn_tier(f"tier attributes {sorted(foreign)} have no place in ELAN", t.name)
 
     # --- linguistic types -----------------------------------------------------------------
     def _types(self, lanes: list[_Lane]) -> None:
@@ -564,6 +571,7 @@ class EafWriter:
         for ext in ext_refs:
             w(self.element("    ", "EXTERNAL_REF", ext))
         w("</ANNOTATION_DOCUMENT>\n")
+        self._flush_tier_warnings()
         unknown = self.meta.get("unknown_elements")
         if isinstance(unknown, list) and unknown:
             self.warn(
