@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from fuzzing import mutate, read_or_format_error
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -180,14 +181,8 @@ _SEEDS = [p.read_bytes() for p in REAL] + [
 
 
 def _read_any(data: bytes) -> None:
-    p = _TMP / "fuzz.txt"
-    p.write_bytes(data)
-    try:
-        s = read_audacity(p)
-    except AudacityError:
-        return
-    assert isinstance(s, Session)
-    _sniff(data)
+    if read_or_format_error(read_audacity, data, ".txt", AudacityError) is not None:
+        _sniff(data)
 
 
 @settings(max_examples=200, deadline=None)
@@ -199,20 +194,5 @@ def test_fuzz_random_bytes(data: bytes) -> None:
 @settings(max_examples=300, deadline=None)
 @given(st.data())
 def test_fuzz_mutated_files(data: st.DataObject) -> None:
-    b = bytearray(data.draw(st.sampled_from(_SEEDS)))
-    for _ in range(data.draw(st.integers(1, 4))):
-        if not b:
-            break
-        i = data.draw(st.integers(0, len(b) - 1))
-        op = data.draw(st.sampled_from(["flip", "cut", "dropline", "insert"]))
-        if op == "flip":
-            b[i] = data.draw(st.sampled_from(b"\t\n\\-.,0e9x\xff "))
-        elif op == "cut":
-            del b[i:]
-        elif op == "dropline":
-            lines = b.split(b"\n")
-            del lines[i % len(lines)]
-            b = bytearray(b"\n".join(lines))
-        else:
-            b[i:i] = data.draw(st.sampled_from([b"\t", b"\\\t", b"1e999", b"nan", b"\n", b"-"]))
-    _read_any(bytes(b))
+    tokens = [b"\t", b"\\\t", b"1e999", b"nan", b"\n", b"-"]
+    _read_any(mutate(data, _SEEDS, tokens, flips=b"\t\n\\-.,0e9x\xff "))

@@ -283,50 +283,28 @@ def test_truncated_last_journal_line_is_skipped(tmp_path):
 
 
 # --- fuzz: random bytes and mutated real session files -------------------------------------
-from hypothesis import HealthCheck, given, settings  # noqa: E402
+from fuzzing import mutate, read_or_format_error  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 DEMO = Path(__file__).resolve().parents[2] / "resources" / "demo" / "demo.studio"
+_SEEDS = [DEMO.read_bytes()]
 
 
-def _read_or_format_error(tmp_path: Path, data: bytes) -> None:
-    p = tmp_path / "fuzz.studio"
-    p.write_bytes(data)
-    try:
-        read_session_file(p)
-    except SessionFileError as exc:
-        assert str(p) in str(exc)
-
-
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None)
 @given(st.binary(max_size=2000))
-def test_fuzz_random_bytes(tmp_path, data):
-    _read_or_format_error(tmp_path, data)
+def test_fuzz_random_bytes(data):
+    read_or_format_error(read_session_file, data, ".studio", SessionFileError)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=300, deadline=None)
 @given(st.data())
-def test_fuzz_mutated_real_session(tmp_path, data):
-    raw = bytearray(DEMO.read_bytes())
-    kind = data.draw(st.sampled_from(["flip", "truncate", "delete_line", "replace_token"]))
-    if kind == "flip":
-        for _ in range(data.draw(st.integers(1, 5))):
-            i = data.draw(st.integers(0, len(raw) - 1))
-            raw[i] = data.draw(st.integers(0, 255))
-    elif kind == "truncate":
-        raw = raw[: data.draw(st.integers(0, len(raw)))]
-    elif kind == "delete_line":
-        lines = raw.split(b"\n")
-        del lines[data.draw(st.integers(0, len(lines) - 1))]
-        raw = bytearray(b"\n".join(lines))
-    else:
-        tokens = [b"0.49", b'"interval"', b'"words"', b"1", b'"u1"', b"[", b"]", b"{", b"}", b"null", b"true"]
-        old = data.draw(st.sampled_from(tokens))
-        new = data.draw(
-            st.sampled_from([b"-1", b"1e999", b'"x"', b"null", b"[]", b"{}", b"NaN", b"99", b"-0.5"])
-        )
-        raw = bytearray(bytes(raw).replace(old, new, 1))
-    _read_or_format_error(tmp_path, bytes(raw))
+def test_fuzz_mutated_real_session(data):
+    targets = [b"0.49", b'"interval"', b'"words"', b"1", b'"u1"', b"[", b"]", b"{", b"}", b"null", b"true"]
+    tokens = [b"-1", b"1e999", b'"x"', b"null", b"[]", b"{}", b"NaN", b"99", b"-0.5"]
+    ops = ("flip", "cut", "dropline", "replace")
+    mutated = mutate(data, _SEEDS, tokens, max_ops=5, ops=ops, targets=targets)
+    read_or_format_error(read_session_file, mutated, ".studio", SessionFileError)
 
 
 def test_open_file_journals_edits_of_an_annotation_file(tmp_path):
@@ -350,4 +328,7 @@ def test_open_file_journals_edits_of_an_annotation_file(tmp_path):
     # saving it as a session clears the EAF's journal
     save_session(s2, tmp_path / "sample.studio")
     assert pending_journals() == []
-    assert read_session_file(tmp_path / "sample.studio").tier(tier.name).get(first.id).label == "fixed after crash"
+    assert (
+        read_session_file(tmp_path / "sample.studio").tier(tier.name).get(first.id).label
+        == "fixed after crash"
+    )

@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from fuzzing import mutate, read_or_format_error
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -204,41 +205,15 @@ def test_round_trip_property(session: Session) -> None:
 _SEEDS = [p.read_bytes() for p in REAL]
 
 
-def _read_any(data: bytes) -> None:
-    p = _TMP / "fuzz.rttm"
-    p.write_bytes(data)
-    try:
-        s = read_rttm(p)
-    except RttmError:
-        return
-    assert isinstance(s, Session)
-
-
 @settings(max_examples=200, deadline=None)
 @given(st.binary(max_size=300))
 def test_fuzz_random_bytes(data: bytes) -> None:
-    _read_any(data)
+    read_or_format_error(read_rttm, data, ".rttm", RttmError)
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.data())
 def test_fuzz_mutated_files(data: st.DataObject) -> None:
-    b = bytearray(data.draw(st.sampled_from(_SEEDS)))
-    for _ in range(data.draw(st.integers(1, 4))):
-        if not b:
-            break
-        i = data.draw(st.integers(0, len(b) - 1))
-        op = data.draw(st.sampled_from(["flip", "cut", "dropline", "insert"]))
-        if op == "flip":
-            b[i] = data.draw(st.sampled_from(b" \n-.0e9x<>\xff\xc3\t"))
-        elif op == "cut":
-            del b[i:]
-        elif op == "dropline":
-            lines = b.split(b"\n")
-            del lines[i % len(lines)]
-            b = bytearray(b"\n".join(lines))
-        else:
-            b[i:i] = data.draw(
-                st.sampled_from([b" ", b"<NA>", b"-1", b"1e999", b"nan", b"\n;;", b"SPEAKER "])
-            )
-    _read_any(bytes(b))
+    tokens = [b" ", b"<NA>", b"-1", b"1e999", b"nan", b"\n;;", b"SPEAKER "]
+    mutated = mutate(data, _SEEDS, tokens, flips=b" \n-.0e9x<>\xff\xc3\t")
+    read_or_format_error(read_rttm, mutated, ".rttm", RttmError)

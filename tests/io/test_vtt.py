@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import webvtt
+from fuzzing import mutate, read_or_format_error
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -279,31 +280,9 @@ def test_ffmpeg_reads_our_vtt(tmp_path: Path) -> None:
 _REAL = [p.read_bytes() for p in VTT_FILES]
 
 
-def _mutate(data: bytes, ops: list[tuple[int, int, int]]) -> bytes:
-    b = bytearray(data)
-    for kind, pos, val in ops:
-        if not b:
-            break
-        i = pos % len(b)
-        if kind == 0:
-            b[i] = val
-        elif kind == 1:
-            del b[i:]
-        else:
-            lines = bytes(b).split(b"\n")
-            j = pos % len(lines)
-            if kind == 2:
-                del lines[j]
-            else:
-                lines.insert(j, lines[j])
-            b = bytearray(b"\n".join(lines))
-    return bytes(b)
-
-
 def _check(data: bytes, strict: bool = True) -> None:
-    try:
-        s = vtt.loads(data, "fuzz.vtt", strict=strict)
-    except VttError:
+    s = read_or_format_error(lambda p: vtt.read(p, strict=strict), data, ".vtt", VttError)
+    if s is None:
         return
     text, _ = vtt.dumps(s)
     back = vtt.loads(text.encode())
@@ -318,10 +297,6 @@ def test_fuzz_random_bytes(data: bytes, with_header: bool) -> None:
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    st.sampled_from(_REAL),
-    st.lists(st.tuples(st.integers(0, 3), st.integers(0, 10**6), st.integers(0, 255)), max_size=6),
-    st.booleans(),
-)
-def test_fuzz_mutated_real_files(data: bytes, ops: list[tuple[int, int, int]], strict: bool) -> None:
-    _check(_mutate(data, ops), strict)
+@given(st.data(), st.booleans())
+def test_fuzz_mutated_real_files(data: st.DataObject, strict: bool) -> None:
+    _check(mutate(data, _REAL, max_ops=6, ops=("flip", "cut", "dropline", "dupline")), strict)
