@@ -14,7 +14,7 @@ demo: setup
 
 lint: setup
 	$(VENV)/bin/lint-imports
-	$(VENV)/bin/ruff check studio tests
+	$(VENV)/bin/ruff check studio tests bench
 
 test: lint
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest
