@@ -23,6 +23,7 @@ examples:
   studio convert words.TextGrid words.srt --tiers words
   studio convert labels.txt out.csv --from audacity
   studio convert interview.eaf all.vtt -O merge_tiers=true   writer options
+  studio convert corpus/*.eaf out/ --to textgrid             a whole corpus
   studio formats                             every format Studio reads and writes
 """
 
@@ -177,17 +178,13 @@ def parse_options(pairs: list[str] | None, fn: Any, what: str) -> dict[str, Any]
     return out
 
 
-def cmd_convert(args: argparse.Namespace) -> int:
+def _convert_one(src: Path, dst: Path, args: argparse.Namespace, out_fmt: Any) -> None:
     from . import io
 
-    src, dst = Path(args.input), Path(args.output)
     if not src.exists():
         raise CliError(f"{src}: no such file")
     if src.resolve() == dst.resolve():
         raise CliError(f"{dst}: output is the input file; write to another file")
-    out_fmt = io.get_format(args.to) if args.to else io.format_for_path(dst, for_reading=False)
-    if out_fmt.write is None:
-        raise CliError(f"{dst}: {out_fmt.description} files cannot be written")
     in_fmt = io.get_format(args.from_) if args.from_ else io.format_for_path(src)
     if in_fmt.read is None:
         raise CliError(f"{src}: {in_fmt.description} files cannot be read")
@@ -203,11 +200,55 @@ def cmd_convert(args: argparse.Namespace) -> int:
                            f"(tiers: {', '.join(session.tier_names()) or 'none'})")  # fmt: skip
     warnings = reader_notes(session, src) + io.write(session, dst, out_fmt.name, tiers=tiers, **write_opts)
     for w in warnings:
-        print(f"studio: warning: {w}", file=sys.stderr)
+        print(f"studio: warning: {dst.name}: {w}", file=sys.stderr)
     if not args.quiet:
         n = len(tiers) if tiers is not None else len(session.tiers)
         print(f"wrote {dst} ({out_fmt.description}, {n} tier{'s' if n != 1 else ''})")
-    return 0
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    """One file to one file, or many files into a folder (`--to` names the format)."""
+    from . import io
+    from .io.errors import FormatError
+
+    *inputs, output = args.paths
+    if not inputs:
+        raise CliError("give an input and an output: studio convert IN OUT, or IN... FOLDER --to FMT")
+    dst = Path(output)
+    if len(inputs) == 1 and not dst.is_dir():
+        out_fmt = io.get_format(args.to) if args.to else io.format_for_path(dst, for_reading=False)
+        if out_fmt.write is None:
+            raise CliError(f"{dst}: {out_fmt.description} files cannot be written")
+        _convert_one(Path(inputs[0]), dst, args, out_fmt)
+        return 0
+    # Batch: OUT is a folder; a bad file is reported and the others still converted.
+    if not args.to:
+        raise CliError(f"{dst}: converting into a folder needs --to FORMAT (see `studio formats`)")
+    out_fmt = io.get_format(args.to)
+    if out_fmt.write is None:
+        raise CliError(f"{out_fmt.description} files cannot be written")
+    dst.mkdir(parents=True, exist_ok=True)
+    suffix = out_fmt.suffixes[0] if out_fmt.name != "textgrid" else ".TextGrid"
+    failed = 0
+    targets: dict[Path, Path] = {}
+    for name in inputs:
+        src = Path(name)
+        target = dst / (src.stem + suffix)
+        if target in targets:
+            print(f"studio: error: {src}: would overwrite {target}, already written from {targets[target]}",
+                  file=sys.stderr)  # fmt: skip
+            failed += 1
+            continue
+        targets[target] = src
+        try:
+            _convert_one(src, target, args, out_fmt)
+        except (CliError, FormatError, OSError, ValueError, KeyError) as exc:
+            msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+            print(f"studio: error: {msg}", file=sys.stderr)
+            failed += 1
+    if failed:
+        print(f"studio: {failed} of {len(inputs)} files could not be converted", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def cmd_formats(args: argparse.Namespace) -> int:
@@ -257,16 +298,19 @@ def build_parser() -> argparse.ArgumentParser:
     conv = sub.add_parser(
         "convert",
         help="convert between annotation formats",
-        description="Read IN and write OUT, formats chosen by suffix. What the target format cannot hold "
-        "is dropped with a warning on stderr.",
+        description="Read IN and write OUT, formats chosen by suffix. With several inputs (or when OUT is "
+        "a folder), each IN is written into the folder OUT as FORMAT (--to); a file that fails is reported "
+        "and the others are still converted. What the target format cannot hold is dropped with a "
+        "warning on stderr.",
         epilog="examples:\n  studio convert interview.eaf interview.TextGrid\n"
         "  studio convert words.TextGrid words.srt --tiers words\n"
         "  studio convert labels.txt labels.csv --from audacity\n"
-        "  studio convert interview.eaf all.srt -O merge_tiers=true",
+        "  studio convert interview.eaf all.srt -O merge_tiers=true\n"
+        "  studio convert corpus/*.eaf textgrids/ --to textgrid      a whole corpus into a folder",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    conv.add_argument("input", metavar="IN")
-    conv.add_argument("output", metavar="OUT")
+    conv.add_argument("paths", nargs="+", metavar="IN [IN ...] OUT",
+                      help="input file(s) and the output file, or a folder for several inputs")  # fmt: skip
     conv.add_argument("--tiers", help="comma-separated tier names to keep (default: all)")
     conv.add_argument("--from", dest="from_", metavar="FMT", help="input format (default: from the suffix)")
     conv.add_argument("--to", metavar="FMT", help="output format (default: from the suffix)")

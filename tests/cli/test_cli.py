@@ -42,8 +42,10 @@ def test_info_json(capsys):
 
 
 def test_usage_errors_exit_2():
-    r = run("convert", "only-one-arg")
+    r = run("convert")
     assert r.returncode == 2 and "usage:" in r.stderr
+    r = run("convert", "only-one-arg")
+    assert r.returncode == 1 and "give an input and an output" in r.stderr
     assert run().returncode == 2
     assert run("bogus").returncode == 2
 
@@ -146,3 +148,19 @@ def test_convert_real_files_across_formats_keeps_labels(tmp_path):
     assert a.tier_names() == b.tier_names()
     for ta, tb in zip(a.tiers, b.tiers):
         assert [(x.start, x.end, x.label) for x in ta] == [(x.start, x.end, x.label) for x in tb]
+
+
+def test_batch_convert_into_a_folder_reports_bad_files_and_converts_the_rest(tmp_path):
+    data = ROOT / "tests" / "data"
+    bad = tmp_path / "bad.TextGrid"
+    bad.write_text('File type = "ooTextFile"\nObject class = "TextGrid"\nxmin = 0\nxmax = oops\n')
+    inputs = [data / "textgrid" / "praat_long_utf8.TextGrid", bad, data / "eaf" / "teicorpo_essai-filled-time.eaf"]
+    out = tmp_path / "out"
+    r = run("convert", *map(str, inputs), str(out))
+    assert r.returncode == 1 and "needs --to FORMAT" in r.stderr and not out.exists()
+    r = run("convert", *map(str, inputs), str(out), "--to", "csv")
+    assert r.returncode == 1
+    assert sorted(p.name for p in out.iterdir()) == ["praat_long_utf8.csv", "teicorpo_essai-filled-time.csv"]
+    assert "bad.TextGrid:4" in r.stderr and "1 of 3 files could not be converted" in r.stderr
+    r = run("convert", str(inputs[0]), str(inputs[2]), str(out), "--to", "textgrid", "-q")
+    assert r.returncode == 0 and (out / "praat_long_utf8.TextGrid").exists()
