@@ -12,6 +12,7 @@ the autosave journal stores.
 from __future__ import annotations
 
 import contextlib
+import weakref
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -111,7 +112,9 @@ class UndoStack:
     changed = Signal()
 
     def __init__(self, session: Session, limit: int = 0) -> None:
-        self.session = session
+        # Weak, so a session and its stack do not form a cycle: a closed session is freed at once
+        # by reference counting instead of waiting for the cyclic garbage collector.
+        self._session = weakref.ref(session)
         self.limit = limit
         self._commands: list[Command] = []
         self._index = 0
@@ -120,6 +123,13 @@ class UndoStack:
         self._merge_open = True
 
     # --- state ---------------------------------------------------------------------------
+    @property
+    def session(self) -> Session:
+        s = self._session()
+        if s is None:
+            raise RuntimeError("the session of this undo stack no longer exists")
+        return s
+
     @property
     def index(self) -> int:
         return self._index

@@ -63,16 +63,26 @@ class Journal:
     """Writes a session's undo-stack operations to disk as they happen."""
 
     def __init__(self, session: Session, path: Path, header: dict[str, Any]) -> None:
-        self.session = session
+        # Weak: the registry below maps session -> journal, so a strong reference back would keep
+        # every journaled session alive for ever.
+        self._session = weakref.ref(session)
         self.path = path
         self._header = header
-        self._fh: Any = None
+        self._checked_tail = False
+        self._closed = False
         self.entries = 0
         stack = session.undo_stack
         stack.pushed.connect(self._on_push)
         stack.undone.connect(self._on_undo)
         stack.redone.connect(self._on_redo)
         _ATTACHED[session] = self
+
+    @property
+    def session(self) -> Session:
+        s = self._session()
+        if s is None:
+            raise RuntimeError(f"the session journaled in {self.path} no longer exists")
+        return s
 
     # --- creation ------------------------------------------------------------------------
     @classmethod
@@ -117,16 +127,20 @@ class Journal:
 
     # --- writing -------------------------------------------------------------------------
     def _write(self, entry: dict[str, Any]) -> None:
-        if self._fh is None:
-            new = not self.path.exists() or self.path.stat().st_size == 0
-            if not new:
-                _drop_partial_line(self.path)
-            self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - kept open for appends
+        # Opened per entry (an fsync costs far more than an open): no handle outlives a dropped
+        # session, and a journal deleted behind our back starts again with its header.
+        if self._closed:
+            return
+        new = not self.path.exists() or self.path.stat().st_size == 0
+        if not new and not self._checked_tail:
+            _drop_partial_line(self.path)
+        self._checked_tail = True
+        with open(self.path, "a", encoding="utf-8") as fh:
             if new:
-                self._fh.write(json.dumps(self._header, ensure_ascii=False) + "\n")
-        self._fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
+                fh.write(json.dumps(self._header, ensure_ascii=False) + "\n")
+            fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
         self.entries += 1
 
     def _on_push(self, cmd: Command, merged: bool) -> None:
@@ -157,14 +171,14 @@ class Journal:
             "created": time.time(),
         }
         self.entries = 0
+        self._closed = False
+        self._checked_tail = False
         if self.path.exists():
             self.path.unlink()
 
     def close(self, delete: bool = False) -> None:
         """Stop writing; with delete=True (a clean close) remove the file."""
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
+        self._closed = True
         if delete:
             self.path.unlink(missing_ok=True)
 

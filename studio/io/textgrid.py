@@ -66,7 +66,9 @@ class _Tokens:
         self.text = text
         self.start = pos
         self.path = path
-        self.toks: list[str] = [t for t in _TOKEN.findall(text, pos) if t]
+        toks = _TOKEN.findall(text, pos)
+        self.toks: list[str] = list(filter(None, toks))  # drop the matches that hold no value
+        del toks
         self.i = 0
 
     def line_of(self, k: int) -> int:
@@ -148,6 +150,7 @@ def read_textgrid(path: str | os.PathLike[str], **options: Any) -> Session:
     data = read_bytes(path, TextGridError)
     # Praat reads a file that is not valid UTF-8 as ISO Latin-1, which it used to write.
     text, encoding = decode_text(data, path, TextGridError, fallback="latin-1")
+    del data  # the decoded text is all we need; do not hold the file twice
     # Building 100k annotations triggers many garbage collections that find nothing to free
     # (the objects are all alive); pausing the collector makes reading a big grid ~40% faster.
     paused = gc.isenabled()

@@ -256,3 +256,26 @@ def test_warp_path_maps_both_ways():
     assert np.allclose(w.map([4.0, -1.0]), [6.0, -1.0])  # slope-1 extrapolation
     with pytest.raises(ValueError, match="not monotonic at pair 2"):
         WarpPath([[0, 0], [1, 1], [0.5, 2]])
+
+
+def test_a_dropped_session_is_freed_without_the_cycle_collector(tmp_path, monkeypatch):
+    """No reference cycles through the stack or the journal: closing a big session frees it at once."""
+    import gc
+    import weakref
+
+    from studio.io.journal import Journal
+
+    monkeypatch.setenv("STUDIO_DATA_DIR", str(tmp_path))
+    s = make_session()
+    s.undo_stack.push(Relabel("words", s.tier("words")[0].id, "x"))
+    Journal.for_new_session(s)
+    s.undo_stack.push(Relabel("words", s.tier("words")[0].id, "y"))
+    ref = weakref.ref(s)
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        del s
+        assert ref() is None
+    finally:
+        if enabled:
+            gc.enable()

@@ -332,3 +332,16 @@ def test_open_file_journals_edits_of_an_annotation_file(tmp_path):
         read_session_file(tmp_path / "sample.studio").tier(tier.name).get(first.id).label
         == "fixed after crash"
     )
+
+
+def test_journal_keeps_recording_after_a_save(tmp_path):
+    path = tmp_path / "s.studio"
+    save_session(full_session(tmp_path), path)
+    s = open_session(path)
+    s.undo_stack.push(Relabel("words", s.tier("words")[0].id, "saved"))
+    save_session(s)
+    s.undo_stack.push(Relabel("words", s.tier("words")[0].id, "after save"))
+    Journal.attached(s).close()
+    s2 = open_session(path)
+    assert "Recovered 1 unsaved edit" in s2.recovery_note
+    assert s2.tier("words")[0].label == "after save"
