@@ -15,6 +15,7 @@ demo: setup
 lint: setup
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/ruff check studio tests bench
+	$(VENV)/bin/ruff format --check studio tests bench
 
 test: lint
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest

@@ -44,7 +44,9 @@ def reader_notes(session: Any, path: Path) -> list[str]:
             sk = val["skipped"]
             lines = [s.get("line", "?") if isinstance(s, dict) else s for s in sk]
             shown = ", ".join(map(str, lines[:5])) + (", ..." if len(lines) > 5 else "")
-            notes.append(f"{path}: skipped {len(sk)} unusable {fmt} entr{'y' if len(sk) == 1 else 'ies'} (line {shown})")
+            notes.append(
+                f"{path}: skipped {len(sk)} unusable {fmt} entr{'y' if len(sk) == 1 else 'ies'} (line {shown})"
+            )
     return notes
 
 
@@ -322,7 +324,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="an option of the output format's writer, e.g. -O merge_tiers=true (SRT/VTT), "
         "-O short=true (TextGrid), -O speaker=label (RTTM); repeatable",
     )
-    conv.add_argument("--read-option", action="append", metavar="KEY=VALUE", help="an option of the input reader")
+    conv.add_argument(
+        "--read-option", action="append", metavar="KEY=VALUE", help="an option of the input reader"
+    )
     conv.add_argument("-q", "--quiet", action="store_true", help="print nothing but warnings and errors")
     conv.set_defaults(func=cmd_convert)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .annotations import Interval, Point, check_time, new_id
-from .tiers import CurveTier, IntervalTier, PointTier, Tier, _AnnotationTier
+from .tiers import CurveTier, IntervalTier, Tier, _AnnotationTier
 from .undo import Command, register_command
 
 if TYPE_CHECKING:
@@ -764,7 +764,3 @@ class SetAlignment(Command):
 
         a = d.get("alignment")
         return cls(d["name"], None if a is None else alignment_from_dict(a))
-
-
-# Keep the imported names referenced for type checkers.
-_ = (PointTier,)

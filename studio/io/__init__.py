@@ -1,8 +1,8 @@
 """File formats, one module each, registered by suffix; the native session file; the journal.
 
-    from studio import io
-    session = io.read("interview.eaf")
-    warnings = io.write(session, "interview.TextGrid")
+from studio import io
+session = io.read("interview.eaf")
+warnings = io.write(session, "interview.TextGrid")
 """
 
 from __future__ import annotations
@@ -34,4 +34,17 @@ for _name in FORMAT_MODULES:
 
 from .native import open_file, open_session, save_session  # noqa: E402
 
-__all__ = ["open_file", "open_session", "save_session", "Format", "format_for_path", "formats", "get_format", "read", "register", "subset", "write", *_errors_all]
+__all__ = [
+    "open_file",
+    "open_session",
+    "save_session",
+    "Format",
+    "format_for_path",
+    "formats",
+    "get_format",
+    "read",
+    "register",
+    "subset",
+    "write",
+    *_errors_all,
+]

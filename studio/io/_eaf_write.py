@@ -105,7 +105,9 @@ class EafWriter:
 
     def _flush_tier_warnings(self) -> None:
         for what, tiers in self.tier_losses.items():
-            shown = ", ".join(map(repr, tiers[:6])) + (f" and {len(tiers) - 6} more" if len(tiers) > 6 else "")
+            shown = ", ".join(map(repr, tiers[:6])) + (
+                f" and {len(tiers) - 6} more" if len(tiers) > 6 else ""
+            )
             self.warn(f"{what} (tier{'s' if len(tiers) > 1 else ''} {shown}): not written")
         self.tier_losses.clear()
 

@@ -31,7 +31,14 @@ from .atomic import atomic_write_text
 from .errors import SessionFileError
 from .registry import Format, register
 
-__all__ = ["read_session_file", "write_session_file", "save_session", "open_session", "open_file", "MIGRATIONS"]
+__all__ = [
+    "read_session_file",
+    "write_session_file",
+    "save_session",
+    "open_session",
+    "open_file",
+    "MIGRATIONS",
+]
 
 #: schema version -> function upgrading a dict of that version to the next one.
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {

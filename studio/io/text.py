@@ -82,7 +82,9 @@ def read_text(
     return decode_text(read_bytes(path, error), path, error, fallback)
 
 
-def parse_float(s: str, what: str, path: str | os.PathLike[str], line: int, error: type[FormatError]) -> float:
+def parse_float(
+    s: str, what: str, path: str | os.PathLike[str], line: int, error: type[FormatError]
+) -> float:
     """A finite number from a field, or the format's error naming the line and the field."""
     try:
         v = float(s)

@@ -154,7 +154,11 @@ def test_batch_convert_into_a_folder_reports_bad_files_and_converts_the_rest(tmp
     data = ROOT / "tests" / "data"
     bad = tmp_path / "bad.TextGrid"
     bad.write_text('File type = "ooTextFile"\nObject class = "TextGrid"\nxmin = 0\nxmax = oops\n')
-    inputs = [data / "textgrid" / "praat_long_utf8.TextGrid", bad, data / "eaf" / "teicorpo_essai-filled-time.eaf"]
+    inputs = [
+        data / "textgrid" / "praat_long_utf8.TextGrid",
+        bad,
+        data / "eaf" / "teicorpo_essai-filled-time.eaf",
+    ]
     out = tmp_path / "out"
     r = run("convert", *map(str, inputs), str(out))
     assert r.returncode == 1 and "needs --to FORMAT" in r.stderr and not out.exists()

@@ -78,7 +78,19 @@ def writable_formats() -> list[str]:
 
 def test_every_declared_format_module_is_registered():
     names = {f.name for f in io.formats()}
-    assert {"studio", "eaf", "textgrid", "srt", "vtt", "csv", "tsv", "json", "rttm", "ctm", "audacity"} <= names
+    assert {
+        "studio",
+        "eaf",
+        "textgrid",
+        "srt",
+        "vtt",
+        "csv",
+        "tsv",
+        "json",
+        "rttm",
+        "ctm",
+        "audacity",
+    } <= names
 
 
 @pytest.mark.parametrize("fmt", writable_formats())
@@ -115,7 +127,9 @@ def test_second_round_trip_is_stable(tmp_path: Path, fmt: str):
 @pytest.mark.parametrize("target", ["textgrid", "eaf", "csv", "json", "studio"])
 @pytest.mark.parametrize("source", ["textgrid", "eaf", "csv", "json", "studio"])
 def test_multi_tier_formats_convert_into_each_other(tmp_path: Path, source: str, target: str):
-    s = Session([t for t in rich_session().tiers if isinstance(t, IntervalTier)], metadata={"time_range": [0, 3]})
+    s = Session(
+        [t for t in rich_session().tiers if isinstance(t, IntervalTier)], metadata={"time_range": [0, 3]}
+    )
     io.write(s, tmp_path / f"src{SUFFIX[source]}", source)
     a = io.read(tmp_path / f"src{SUFFIX[source]}", source)
     io.write(a, tmp_path / f"dst{SUFFIX[target]}", target)
