@@ -20,6 +20,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "session_to_dict",
     "session_from_dict",
+    "tier_header",
     "tier_to_dict",
     "tier_from_dict",
     "media_to_dict",
@@ -31,7 +32,8 @@ __all__ = [
 SCHEMA_VERSION = 1
 
 
-def tier_to_dict(t: Tier) -> dict[str, Any]:
+def tier_header(t: Tier) -> dict[str, Any]:
+    """A tier's name, type and properties (not its content), as both JSON formats write them."""
     d: dict[str, Any] = {"name": t.name, "type": t.kind}
     if t.parent is not None:
         d["parent"] = t.parent
@@ -39,9 +41,14 @@ def tier_to_dict(t: Tier) -> dict[str, Any]:
         d["vocabulary"] = t.vocabulary
     if t.attrs:
         d["attrs"] = t.attrs
+    if isinstance(t, IntervalTier) and t.allow_overlap:
+        d["allow_overlap"] = True
+    return d
+
+
+def tier_to_dict(t: Tier) -> dict[str, Any]:
+    d = tier_header(t)
     if isinstance(t, IntervalTier):
-        if t.allow_overlap:
-            d["allow_overlap"] = True
         d["intervals"] = [a.to_list() for a in t]
     elif isinstance(t, PointTier):
         d["points"] = [a.to_list() for a in t]

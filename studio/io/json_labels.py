@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 
 from ..core.annotations import Interval, Point
+from ..core.serialize import tier_header
 from ..core.session import ControlledVocabulary, MediaRef, Session, VocabularyEntry
 from ..core.tiers import CurveTier, IntervalTier, PointTier, Tier
 from .atomic import atomic_write_text
@@ -289,16 +290,8 @@ def _values_out(v: np.ndarray) -> tuple[Any, int]:
 
 
 def _tier_dict(t: Tier, warnings: list[str]) -> dict[str, Any]:
-    d: dict[str, Any] = {"name": t.name, "type": t.kind}
-    if t.parent is not None:
-        d["parent"] = t.parent
-    if t.vocabulary is not None:
-        d["vocabulary"] = t.vocabulary
-    if t.attrs:
-        d["attrs"] = t.attrs
+    d = tier_header(t)
     if isinstance(t, IntervalTier):
-        if t.allow_overlap:
-            d["allow_overlap"] = True
         d["annotations"] = [_ann_dict(a) for a in t]
     elif isinstance(t, PointTier):
         d["annotations"] = [_ann_dict(a) for a in t]
