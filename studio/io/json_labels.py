@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from ..core.annotations import Interval, Point
-from ..core.serialize import tier_header
+from ..core.serialize import media_to_dict, tier_header, vocabulary_to_dict
 from ..core.session import ControlledVocabulary, MediaRef, Session, VocabularyEntry
 from ..core.tiers import CurveTier, IntervalTier, PointTier, Tier
 from .atomic import atomic_write_text
@@ -329,43 +329,9 @@ def write_json(session: Session, path: str | os.PathLike[str], *, indent: int | 
     if tr is not None:
         out["time_range"] = [float(tr[0]), float(tr[1])]
     if session.media:
-        media = []
-        for m in session.media:
-            p = m.path
-            try:
-                p = os.path.relpath(m.path, os.path.abspath(path.parent))
-            except ValueError:  # another drive on Windows
-                pass
-            md: dict[str, Any] = {
-                "path": p.replace(os.sep, "/"),
-                "kind": m.kind,
-                "offset": m.offset,
-                "name": m.name,
-            }
-            if m.mime_type:
-                md["mime_type"] = m.mime_type
-            if m.attrs:
-                md["attrs"] = m.attrs
-            media.append(md)
-        out["media"] = media
+        out["media"] = [media_to_dict(m, path.parent.resolve()) for m in session.media]
     if session.vocabularies:
-        out["vocabularies"] = [
-            {
-                "name": v.name,
-                "description": v.description,
-                "entries": [
-                    {
-                        "value": e.value,
-                        "description": e.description,
-                        "id": e.id,
-                        **({"attrs": e.attrs} if e.attrs else {}),
-                    }
-                    for e in v.entries
-                ],
-                **({"attrs": v.attrs} if v.attrs else {}),
-            }
-            for v in session.vocabularies.values()
-        ]
+        out["vocabularies"] = [vocabulary_to_dict(v) for v in session.vocabularies.values()]
     bad = [k for k, v in meta.items() if not _jsonable(v)]
     for k in bad:
         del meta[k]
