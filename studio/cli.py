@@ -347,6 +347,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         return int(args.func(args) or 0)
+    except KeyboardInterrupt:  # Ctrl-C: writers are atomic, so no half-written file is left behind
+        print("studio: interrupted", file=sys.stderr)
+        return 130
     except BrokenPipeError:  # `studio info ... | head`
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0

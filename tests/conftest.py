@@ -24,3 +24,12 @@ def shared_data() -> Path:
     if not SHARED.is_dir():
         pytest.skip(f"no shared data at {SHARED}")
     return SHARED
+
+
+# CI runs the same Hypothesis examples every time (a red CI is then reproducible, never a
+# chance find); local runs explore new examples.
+from hypothesis import settings  # noqa: E402
+
+settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")

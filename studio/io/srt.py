@@ -144,6 +144,8 @@ def loads(
         problem = timing if isinstance(timing, str) else None
         if problem is None:
             start, end, rest = timing  # type: ignore[misc]
+            # Coordinates are whitespace-separated tokens: keep them with single spaces, as written back.
+            rest = " ".join(rest.split())
             attrs = {"srt_position": rest} if rest else {}
             try:
                 intervals.append(Interval(start, end, label, attrs=attrs))

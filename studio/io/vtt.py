@@ -163,6 +163,7 @@ def loads(
             attrs: dict[str, Any] = {}
             if ident is not None:
                 attrs["vtt_id"] = ident
+            settings = " ".join(settings.split())  # tokens; written back with single spaces
             if settings:
                 attrs["vtt_settings"] = settings
             try:

@@ -168,3 +168,37 @@ def test_batch_convert_into_a_folder_reports_bad_files_and_converts_the_rest(tmp
     assert "bad.TextGrid:4" in r.stderr and "1 of 3 files could not be converted" in r.stderr
     r = run("convert", str(inputs[0]), str(inputs[2]), str(out), "--to", "textgrid", "-q")
     assert r.returncode == 0 and (out / "praat_long_utf8.TextGrid").exists()
+
+
+def test_ctrl_c_during_a_batch_leaves_no_partial_file(tmp_path):
+    """SIGINT while converting a big file: exit 130, one line, and no half-written output."""
+    import signal
+    import time
+
+    from studio.core import Interval, IntervalTier, Session
+    from studio.io.native import write_session_file
+
+    big = tmp_path / "big.studio"
+    write_session_file(
+        Session([IntervalTier("w", [Interval(i, i + 0.5, f"w{i}") for i in range(200_000)])]), big
+    )
+    copies = [big]
+    for k in range(2, 5):
+        copies.append(tmp_path / f"big{k}.studio")
+        os.link(big, copies[-1])
+    out = tmp_path / "out"
+    out.mkdir()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "studio", "convert", *map(str, copies), str(out), "--to", "eaf"],
+        stderr=subprocess.PIPE, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    assert proc.stdout.readline().startswith("wrote ")  # the first file is done, the second under way
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert len(list(out.iterdir())) < len(copies)  # it really stopped halfway
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines()[-1] == "studio: interrupted"
+    for p in out.iterdir():  # whatever exists is complete: no temporary files, every EAF ends properly
+        assert not p.name.startswith("."), p
+        assert p.read_text(encoding="utf-8").rstrip().endswith("</ANNOTATION_DOCUMENT>")

@@ -293,3 +293,13 @@ def test_fuzz_random_bytes(data: bytes) -> None:
 @given(st.data())
 def test_fuzz_mutated_real_files(data: st.DataObject) -> None:
     _check(mutate(data, _REAL, max_ops=6, ops=("flip", "cut", "dropline", "dupline")))
+
+
+def test_position_with_odd_whitespace_round_trips(tmp_path: Path) -> None:
+    """Found by the fuzzer: a vertical tab inside the coordinates must not change on a second trip."""
+    p = tmp_path / "a.srt"
+    p.write_bytes(b"1\n00:00:01,000 --> 00:00:02,000 X1:1\x0b  X2:2\nhi\n")
+    s = srt.read(p)
+    assert s.tiers[0][0].attrs["srt_position"] == "X1:1 X2:2"
+    srt.write(s, tmp_path / "b.srt")
+    assert srt.read(tmp_path / "b.srt").tiers[0][0].attrs == s.tiers[0][0].attrs
