@@ -241,7 +241,8 @@ class _AnnotationTier(Tier):
 
 
 class IntervalTier(_AnnotationTier):
-    """Intervals in time order; non-overlapping unless `allow_overlap`."""
+    """Intervals in time order; non-overlapping unless `allow_overlap` (True, or "auto": only if the
+    intervals given at construction overlap)."""
 
     kind = "interval"
     _item_type = Interval
@@ -254,15 +255,21 @@ class IntervalTier(_AnnotationTier):
         parent: str | None = None,
         vocabulary: str | None = None,
         attrs: dict[str, Any] | None = None,
-        allow_overlap: bool = False,
+        allow_overlap: bool | str = False,
     ) -> None:
-        self.allow_overlap = bool(allow_overlap)
+        # "auto": allow overlap only if the given intervals overlap (readers of formats that
+        # may or may not overlap, e.g. RTTM turns, use it).
+        if allow_overlap != "auto":
+            allow_overlap = bool(allow_overlap)
+        self.allow_overlap = allow_overlap
         super().__init__(name, intervals, parent=parent, vocabulary=vocabulary, attrs=attrs)
 
     def _overlapping(self) -> bool:
         return self.allow_overlap
 
     def _validate_sorted(self, items: list[Interval]) -> None:
+        if self.allow_overlap == "auto":
+            self.allow_overlap = any(b.start < a.end for a, b in zip(items, items[1:]))
         if self.allow_overlap:
             return
         for a, b in zip(items, items[1:]):

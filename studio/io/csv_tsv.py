@@ -173,9 +173,7 @@ def read_table(
             if t["kind"] == "point":
                 out.append(PointTier(name, t["items"]))
             else:
-                items = sorted(t["items"], key=lambda a: (a.start, a.end))
-                overlap = any(b.start < a.end for a, b in zip(items, items[1:]))
-                out.append(IntervalTier(name, items, allow_overlap=overlap))
+                out.append(IntervalTier(name, t["items"], allow_overlap="auto"))
         except ValueError as exc:  # duplicate ids
             raise CsvError(path, str(exc), line=t["line"]) from None
     return Session(out, metadata={"csv": {"delimiter": delimiter}})

@@ -34,7 +34,6 @@ either drop confidences, extra fields and alternations or pull in a whole ASR to
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +43,7 @@ from ..core.tiers import IntervalTier, PointTier
 from .atomic import atomic_write_text
 from .errors import CtmError
 from .registry import Format, register
-from .text import decimals, parse_float, read_text
+from .text import decimals, parse_float, read_text, token
 
 __all__ = ["read_ctm", "write_ctm"]
 
@@ -111,24 +110,13 @@ def read_ctm(path: str | os.PathLike[str], **options: Any) -> Session:
     tiers = []
     for (file_id, chnl), items in streams.items():
         name = file_id if channels[file_id] == 1 else f"{file_id}/{chnl}"
-        items.sort(key=lambda a: (a.start, a.end))
-        overlap = any(b.start < a.end for a, b in zip(items, items[1:]))
         tiers.append(
-            IntervalTier(
-                name, items, allow_overlap=overlap, attrs={"ctm": {"file": file_id, "channel": chnl}}
-            )
+            IntervalTier(name, items, allow_overlap="auto", attrs={"ctm": {"file": file_id, "channel": chnl}})
         )
     metadata: dict[str, Any] = {}
     if skipped:
         metadata["ctm"] = {"skipped": skipped}
     return Session(tiers, metadata=metadata)
-
-
-_WS = re.compile(r"\s+")
-
-
-def _token(s: str) -> str:
-    return _WS.sub("_", s.strip())
 
 
 def write_ctm(
@@ -143,9 +131,9 @@ def write_ctm(
     path = Path(path)
     warnings: list[str] = []
     default_file = (
-        _token(file_id or (Path(session.media[0].path).stem if session.media else path.stem)) or "file"
+        token(file_id or (Path(session.media[0].path).stem if session.media else path.stem)) or "file"
     )
-    default_channel = _token(channel or "1") or "1"
+    default_channel = token(channel or "1") or "1"
     q = 10.0**-precision
     lines: list[tuple[str, str, float, int, str]] = []
     taken: set[tuple[str, str]] = set()
@@ -164,13 +152,13 @@ def write_ctm(
         c = t.attrs.get("ctm") if isinstance(t.attrs.get("ctm"), dict) else None
         if c is not None and file_id is None and channel is None:
             stream = (
-                _token(str(c.get("file", default_file))),
-                _token(str(c.get("channel", default_channel))),
+                token(str(c.get("file", default_file))),
+                token(str(c.get("channel", default_channel))),
             )
         else:
             stream = (default_file, default_channel)
         if stream in taken:
-            stream = (stream[0], _token(t.name))
+            stream = (stream[0], token(t.name))
             renamed.append(f"{t.name!r} as channel {stream[1]!r} of {stream[0]!r}")
         taken.add(stream)
         for a in _with_alternations(list(t)):
@@ -186,13 +174,13 @@ def write_ctm(
             if e - s < q / 2:
                 short += 1
                 continue
-            word = _token(a.label)
+            word = token(a.label)
             spaced += word != a.label
             fields = [stream[0], stream[1], fmt(s), fmt(e - s), word]
             conf = repr(a.confidence) if a.confidence is not None else a.attrs.get("ctm_conf")
             extra = a.attrs.get("ctm_extra")
             if conf is not None:
-                fields.append(_token(str(conf)))
+                fields.append(token(str(conf)))
             if extra:
                 if conf is None:
                     no_conf_extra += 1

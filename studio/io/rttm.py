@@ -36,7 +36,6 @@ reader) is a heavy dependency that silently drops what it does not understand.
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +45,7 @@ from ..core.tiers import IntervalTier, PointTier
 from .atomic import atomic_write_text
 from .errors import RttmError
 from .registry import Format, register
-from .text import decimals, parse_float, read_text
+from .text import decimals, parse_float, read_text, token
 
 __all__ = ["read_rttm", "write_rttm"]
 
@@ -142,20 +141,11 @@ def read_rttm(path: str | os.PathLike[str], **options: Any) -> Session:
         meta: dict[str, Any] = {"file": file_id, "channel": g["channel"], "type": typ, "speaker": name}
         if (file_id, name) in info and typ == "SPEAKER":
             meta["info"] = info[(file_id, name)]
-        items = sorted(g["items"], key=lambda a: (a.start, a.end))
-        overlap = any(b.start < a.end for a, b in zip(items, items[1:]))
-        tiers.append(IntervalTier(tname, items, allow_overlap=overlap, attrs={"rttm": meta}))
+        tiers.append(IntervalTier(tname, g["items"], allow_overlap="auto", attrs={"rttm": meta}))
     metadata: dict[str, Any] = {"rttm": {"files": list(dict.fromkeys(k[0] for k in groups))}}
     if skipped:
         metadata["rttm"]["skipped"] = skipped
     return Session(tiers, metadata=metadata)
-
-
-_WS = re.compile(r"\s+")
-
-
-def _token(s: str) -> str:
-    return _WS.sub("_", s.strip())
 
 
 def write_rttm(
@@ -190,9 +180,9 @@ def write_rttm(
             warnings.append(f"curve tier {t.name!r} left out: RTTM holds time spans only")
             continue
         r = t.attrs.get("rttm") if isinstance(t.attrs.get("rttm"), dict) else {}
-        typ = _token(str(r.get("type", "SPEAKER"))) or "SPEAKER"
-        fid = _token(file_id or str(r.get("file", default_file))) or "file"
-        chnl = _token(channel or str(r.get("channel", "1"))) or "1"
+        typ = token(str(r.get("type", "SPEAKER"))) or "SPEAKER"
+        fid = token(file_id or str(r.get("file", default_file))) or "file"
+        chnl = token(channel or str(r.get("channel", "1"))) or "1"
         # The tier name is the speaker id, unless it is still the name we built when reading
         # ("<file>/<speaker>", "<speaker>/<TYPE>"): then the stored id is the right one.
         stored = str(r.get("speaker", NA))
@@ -204,12 +194,12 @@ def write_rttm(
             f"{r.get('file')}/{stored}/{typ}",
         }
         tier_speaker = stored if "speaker" in r and t.name in built else t.name
-        if _token(tier_speaker) != tier_speaker:
+        if token(tier_speaker) != tier_speaker:
             renamed += 1
-        tier_speaker = _token(tier_speaker) or NA
+        tier_speaker = token(tier_speaker) or NA
         if typ == "SPEAKER" and "info" in r:
             info_lines.append(
-                f"SPKR-INFO {fid} {chnl} <NA> <NA> <NA> {_token(str(r['info']))} {tier_speaker} <NA> <NA>"
+                f"SPKR-INFO {fid} {chnl} <NA> <NA> <NA> {token(str(r['info']))} {tier_speaker} <NA> <NA>"
             )
         for a in t:
             s, e = round(a.start / q) * q, round(a.end / q) * q
@@ -225,9 +215,9 @@ def write_rttm(
                 if not a.label.strip():
                     dropped_labels += 1
                     continue
-                name = _token(a.label)
+                name = token(a.label)
             elif typ != "SPEAKER":
-                ortho = _token(a.label) or NA
+                ortho = token(a.label) or NA
             elif a.label and a.label != tier_speaker and a.label != stored:
                 dropped_labels += 1
             conf = a.attrs.get("rttm_conf", NA) if a.confidence is None else repr(a.confidence)
@@ -235,7 +225,7 @@ def write_rttm(
             chn = a.attrs.get("rttm_channel", chnl)
             other_attrs.update(k for k in a.attrs if not k.startswith("rttm_"))
             fields = [typ, fid, chn, fmt(s), fmt(e - s), ortho, stype, name, conf, slat]
-            rows.append((fid, s, order, " ".join(_token(str(x)) or NA for x in fields)))
+            rows.append((fid, s, order, " ".join(token(str(x)) or NA for x in fields)))
 
     if rounded:
         warnings.append(f"{rounded} annotations have times rounded to {precision} decimals")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .errors import FormatError
 
-__all__ = ["read_bytes", "read_text", "decode_text", "parse_float", "decimals", "track_name"]
+__all__ = ["read_bytes", "read_text", "decode_text", "parse_float", "decimals", "token", "track_name"]
 
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32-le"),
@@ -100,6 +100,11 @@ def decimals(s: str) -> int | None:
     if "e" in s or "E" in s:
         return None
     return len(s.split(".", 1)[1]) if "." in s else 0
+
+
+def token(s: str) -> str:
+    """A field of a whitespace-separated format (CTM, RTTM): inner white space becomes '_'."""
+    return "_".join(s.split())
 
 
 def track_name(path: str | os.PathLike[str] | None, default: str) -> str:

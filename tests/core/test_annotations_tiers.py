@@ -104,3 +104,11 @@ def test_curve_tier_rate_and_times():
         CurveTier("bad", [1, 2, 3])
     with pytest.raises(ValueError):
         c.values[0] = 5  # read-only view
+
+
+def test_auto_overlap_is_decided_by_the_intervals_given():
+    assert IntervalTier("a", [Interval(0, 2), Interval(1, 3)], allow_overlap="auto").allow_overlap is True
+    t = IntervalTier("b", [Interval(2, 3), Interval(0, 1)], allow_overlap="auto")
+    assert t.allow_overlap is False
+    with pytest.raises(ValueError, match="overlaps"):
+        t.insert(Interval(0.5, 2.5))
