@@ -41,7 +41,20 @@ from studio.tasks.base import Progress, Task, run
 
 __all__ = ["AudioSource", "ResampledAudio", "open_audio", "open_audio_task", "IN_PLACE_SUFFIXES"]
 
-IN_PLACE_SUFFIXES = (".wav", ".wave", ".w64", ".rf64", ".aif", ".aiff", ".aifc", ".caf", ".au", ".snd", ".flac")
+IN_PLACE_SUFFIXES = (
+    ".wav",
+    ".wave",
+    ".w64",
+    ".rf64",
+    ".aif",
+    ".aiff",
+    ".aifc",
+    ".caf",
+    ".au",
+    ".snd",
+    ".flac",
+)
+_IN_PLACE_CONTAINERS = {"WAV", "WAVEX", "W64", "RF64", "AIFF", "CAF", "AU", "FLAC"}
 _DECODE_VERSION = "decode-v1"
 BLOCK = 1 << 18  # frames per block read (~5 s at 48 kHz)
 
@@ -53,7 +66,9 @@ class AudioSource:
     Reads are thread-safe. Use as a context manager or call `close()`.
     """
 
-    def __init__(self, path: str | os.PathLike[str], data_path: str | os.PathLike[str], stream: int = 0) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], data_path: str | os.PathLike[str], stream: int = 0
+    ) -> None:
         import soundfile as sf
 
         self.path = Path(path)
@@ -67,6 +82,7 @@ class AudioSource:
         self.sample_rate = int(self._sf.samplerate)
         self.channels = int(self._sf.channels)
         self.frames = int(self._sf.frames)
+        self.container = str(self._sf.format)
         if self.frames <= 0:
             self._sf.close()
             raise MediaError(self.path, "has no audio samples (zero-length audio)")
@@ -105,7 +121,9 @@ class AudioSource:
                 self._sf.seek(start)
                 data = self._sf.read(stop - start, dtype="float32", always_2d=True)
             except Exception as exc:
-                raise MediaError(self.path, f"read failed at sample {start} ({_clean(exc, self.data_path)})") from None
+                raise MediaError(
+                    self.path, f"read failed at sample {start} ({_clean(exc, self.data_path)})"
+                ) from None
         if data.shape[0] < stop - start:
             raise MediaError(
                 self.path,
@@ -118,7 +136,9 @@ class AudioSource:
         """Samples between two times in seconds (media time)."""
         return self.read(int(round(t0 * self.sample_rate)), int(round(t1 * self.sample_rate)))
 
-    def blocks(self, block: int = BLOCK, start: int = 0, stop: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
+    def blocks(
+        self, block: int = BLOCK, start: int = 0, stop: int | None = None
+    ) -> Iterator[tuple[int, np.ndarray]]:
         """Yield (first_frame, samples (channels, n)) in order, `block` frames at a time."""
         stop = self.frames if stop is None else min(stop, self.frames)
         pos = max(0, start)
@@ -200,7 +220,9 @@ class ResampledAudio:
     def read_time(self, t0: float, t1: float) -> np.ndarray:
         return self.read(int(round(t0 * self.sample_rate)), int(round(t1 * self.sample_rate)))
 
-    def blocks(self, block: int = BLOCK, start: int = 0, stop: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
+    def blocks(
+        self, block: int = BLOCK, start: int = 0, stop: int | None = None
+    ) -> Iterator[tuple[int, np.ndarray]]:
         """Streaming resample of the whole range (no seams): (first_frame, (channels, n)) blocks."""
         import soxr
 
@@ -212,7 +234,9 @@ class ResampledAudio:
                 yield pos, self.read(pos, end)
                 pos = end
             return
-        stream = soxr.ResampleStream(self.source.sample_rate, self.sample_rate, self.channels, dtype="float32", quality="HQ")
+        stream = soxr.ResampleStream(
+            self.source.sample_rate, self.sample_rate, self.channels, dtype="float32", quality="HQ"
+        )
         pos = 0
         src_block = max(1, int(block * self.source.sample_rate / self.sample_rate))
         pending = np.zeros((self.channels, 0), np.float32)
@@ -250,11 +274,15 @@ def open_audio_task(path: str | os.PathLike[str], stream: int = 0) -> Task[Audio
     _check_file(p)
     if p.suffix.lower() in IN_PLACE_SUFFIXES and stream == 0:
         try:
-            return AudioSource(p, p, 0)
+            source = AudioSource(p, p, 0)
         except MediaError as exc:
             if "zero-length" in str(exc):
                 raise
             # a mislabelled file (e.g. an mp3 named .wav): let ffmpeg decide what it is
+        else:
+            if source.container in _IN_PLACE_CONTAINERS:
+                return source
+            source.close()  # libsndfile recognised another format (mp3, ogg) by content: decode it
     cached = cache_dir("audio") / f"{file_key(p, _DECODE_VERSION, stream)}.w64"
     if cached.exists():
         return AudioSource(p, cached, stream)
@@ -298,7 +326,9 @@ def _decode(p: Path, stream: int, target: Path) -> Task[AudioSource]:
     written = 0
     ok = False
     try:
-        with sf.SoundFile(str(tmp), "w", samplerate=rate, channels=channels, format="W64", subtype="FLOAT") as out:
+        with sf.SoundFile(
+            str(tmp), "w", samplerate=rate, channels=channels, format="W64", subtype="FLOAT"
+        ) as out:
             frame_bytes = 4 * channels
             chunk = BLOCK * frame_bytes
             rest = b""
@@ -312,7 +342,9 @@ def _decode(p: Path, stream: int, target: Path) -> Task[AudioSource]:
                 if usable:
                     out.write(np.frombuffer(buf[:usable], dtype="<f4").reshape(-1, channels))
                     written += usable // frame_bytes
-                yield Progress(min(written / expected, 1.0) if expected else None, f"decoding audio of {p.name}")
+                yield Progress(
+                    min(written / expected, 1.0) if expected else None, f"decoding audio of {p.name}"
+                )
         proc.wait()
         err_thread.join(timeout=5)
         err = b"".join(stderr_chunks).decode("utf-8", "replace").strip()
