@@ -20,5 +20,7 @@ lint: setup
 test: lint
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest
 
+# benchmarks print figures against the peers; goals, not tests (see bench/*.py for options)
+BENCH ?= $(sort $(wildcard bench/*.py))
 bench: setup
-	$(PY) bench/formats.py
+	@for b in $(BENCH); do echo "== $$b"; $(PY) $$b || exit 1; done
