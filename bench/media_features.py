@@ -1,6 +1,6 @@
 """Benchmark: log-mel and MFCC throughput, Studio vs calling librosa directly; video feature frame rates.
 
-    python bench/media_features.py [--minutes 10] [--repeat 3]
+    python bench/media_features.py [--minutes 10] [--repeat 5]
 
 Audio: a 16 kHz mono signal of `--minutes` made of the AMI meeting excerpts in ../shared/data/ami
 (repeated to length; a generated speech-like signal when they are absent). The same float32 array
@@ -133,7 +133,7 @@ def video(repeat: int) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, default=10.0)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args()
     os.environ.setdefault("STUDIO_CACHE_DIR", tempfile.mkdtemp(prefix="studio-bench-cache-"))
     audio(args.minutes, args.repeat)

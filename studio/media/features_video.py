@@ -14,11 +14,13 @@ one; frame 0 gets 0.
 * ``face`` — the face box ``x, y, w, h`` as fractions of the frame width/height (NaN with no face)
   and ``detected`` (1 where the detector fired on that very frame). The OpenCV Haar cascade
   (``haarcascade_frontalface_default``) runs on every `face_every`-th frame (2), scaled to
-  ≤ `face_side` px (320), histogram-equalised. With several faces, the one overlapping the previous
-  choice is kept (else the largest). Raw boxes jitter by several pixels and miss frames, so the
-  reported box is **smoothed**: for frame ``j``, the detections within ``± smooth`` seconds (0.4)
-  are taken, those far from their median are dropped as outliers, and the rest are averaged
-  with triangular weights. Gaps shorter than `smooth` are bridged; longer ones are NaN.
+  ≤ `face_side` px (320), histogram-equalised. While a face is tracked, the search is limited to
+  the neighbourhood of the last box and to faces of about its size, scaled to ~48 px wide (~5×
+  cheaper than a full search); a full-frame search runs every 2 s and whenever that fails. With
+  several faces, the one overlapping the previous choice is kept (else the largest). Raw boxes
+  jitter by several pixels and miss frames, so the reported box is **smoothed**: for frame ``j``,
+  the detections within ``± smooth`` seconds (0.4) are taken, those far from their median are
+  dropped as outliers, and the rest are averaged with triangular weights. Gaps shorter than `smooth` are bridged; longer ones are NaN.
 * ``mouth`` — ``mouth_motion``: mean absolute difference between consecutive frames inside the
   mouth region (x 20–80 %, y 62–98 % of the smoothed face box, the same box cut from both frames,
   resampled to 48 × 32 so the value does not depend on face size), and ``face_motion``: the same
@@ -47,7 +49,7 @@ from studio.tasks.base import Progress, Task, scaled
 
 __all__ = ["video_features_task", "PARAMS", "DEFAULTS", "MOUTH_BOX"]
 
-DEFAULTS: dict[str, Any] = {
+DEFAULTS: dict[str, Any] = {  # every parameter `extract` takes for video kinds
     "motion_side": 160,
     "face_side": 320,
     "face_every": 2,
