@@ -25,6 +25,8 @@ examples:
   studio convert interview.eaf all.vtt -O merge_tiers=true   writer options
   studio convert corpus/*.eaf out/ --to textgrid             a whole corpus
   studio formats                             every format Studio reads and writes
+  studio features talk.wav --kind mfcc -P deltas=2 -o talk_mfcc.npy   values + times
+  studio features clip.mp4 --kind mouth,logmel --hop 0.04 -o av.npy  several kinds on one grid
 """
 
 
@@ -147,6 +149,85 @@ def cmd_info(args: argparse.Namespace) -> int:
                 print()
             _print_info(d)
     return 0
+
+
+# --- features ------------------------------------------------------------------------------
+def _param_value(text: str) -> Any:
+    low = text.lower()
+    if low in ("true", "yes", "on"):
+        return True
+    if low in ("false", "no", "off"):
+        return False
+    if low in ("none", "null"):
+        return None
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text
+
+
+def cmd_features(args: argparse.Namespace) -> int:
+    from .media.features import KINDS, combine, extract_many_task
+    from .tasks.base import run
+
+    kinds = [k.strip() for k in args.kind.split(",") if k.strip()]
+    unknown = [k for k in kinds if k not in KINDS]
+    if unknown or not kinds:
+        raise CliError(f"unknown feature kind {', '.join(unknown) or '(none)'}; kinds: {', '.join(KINDS)}")
+    params: dict[str, Any] = {}
+    for pair in args.param or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise CliError(f"-P {pair!r}: expected KEY=VALUE")
+        params[key.strip()] = _param_value(value.strip())
+    media = Path(args.media)
+    if not media.exists():
+        raise CliError(f"{media}: no such file")
+    out = Path(args.output)
+    if out.suffix.lower() != ".npy":
+        raise CliError(f"{out}: the output must be a .npy file (times go to .times.npy, metadata to .json)")
+    progress = _progress_printer(f"features of {media.name}", quiet=args.quiet)
+    try:
+        feats = run(extract_many_task(media, kinds, **params), on_progress=progress)
+    except TypeError as exc:  # an unknown or ill-typed -P parameter
+        raise CliError(f"{media}: {exc}") from None
+    finally:
+        progress(None)
+    items = [feats[k] for k in kinds]
+    if len(items) == 1 and args.hop is None:
+        result = items[0]
+    else:
+        hop = args.hop if args.hop is not None else max(f.hop for f in items)
+        if hop <= 0:
+            raise CliError(f"--hop must be positive, got {hop}")
+        result = combine(items, hop) if len(items) > 1 else items[0].resample(hop)
+    written = result.save(out)
+    if not args.quiet:
+        frames, dims = result.values.shape
+        stem = written.with_suffix("")
+        print(
+            f"{written}: {frames} frames x {dims} dims ({result.kind}, hop {result.hop * 1000:g} ms, "
+            f"{float(result.times[0]) if frames else 0:.3f}-{float(result.times[-1]) if frames else 0:.3f} s); "
+            f"times in {stem}.times.npy, metadata in {stem}.json"
+        )
+    return 0
+
+
+def _progress_printer(what: str, *, quiet: bool) -> Any:
+    """A progress callback drawing one updating line on stderr when it is a terminal."""
+    tty = sys.stderr.isatty() and not quiet
+
+    def show(p: Any) -> None:
+        if not tty:
+            return
+        if p is None:
+            print("\r\033[K", end="", file=sys.stderr, flush=True)
+        elif p.fraction is not None:
+            print(f"\r{what}: {p.fraction * 100:5.1f} %", end="", file=sys.stderr, flush=True)
+
+    return show
 
 
 # --- convert -------------------------------------------------------------------------------
@@ -329,6 +410,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     conv.add_argument("-q", "--quiet", action="store_true", help="print nothing but warnings and errors")
     conv.set_defaults(func=cmd_convert)
+
+    feat = sub.add_parser(
+        "features",
+        help="extract audio/video features to .npy (with timestamps)",
+        description="Compute frame-wise features of a media file and write the values (frames x dims) to "
+        "OUT.npy, the time of each frame (seconds, float64) to OUT.times.npy and the parameters to OUT.json. "
+        "Audio kinds: logmel, mfcc, rms, onset, chroma (10 ms hop, frames centred on k*hop); video kinds: "
+        "motion, flow, face, mouth (one value per video frame, at its timestamp). Several kinds "
+        "(comma-separated) are resampled onto one grid (--hop, default the coarsest) and stacked.",
+        epilog="examples:\n  studio features talk.wav --kind mfcc -P deltas=2 -o mfcc.npy\n"
+        "  studio features talk.wav --kind logmel -P n_mels=40 -o mel.npy\n"
+        "  studio features clip.mp4 --kind mouth -o mouth.npy\n"
+        "  studio features clip.mp4 --kind logmel,mouth --hop 0.04 -o av.npy",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    feat.add_argument("media", metavar="MEDIA")
+    feat.add_argument("--kind", required=True, help="feature kind(s), comma-separated")
+    feat.add_argument("-o", "--output", required=True, metavar="OUT.npy")
+    feat.add_argument("-P", "--param", action="append", metavar="KEY=VALUE",
+                      help="a parameter of the extractor, e.g. n_mels=40, deltas=2, hop=0.01; repeatable")  # fmt: skip
+    feat.add_argument("--hop", type=float, help="resample onto a grid with this hop (seconds)")
+    feat.add_argument("-q", "--quiet", action="store_true")
+    feat.set_defaults(func=cmd_features)
 
     fm = sub.add_parser("formats", help="list the formats Studio reads and writes")
     fm.add_argument("--json", action="store_true")
