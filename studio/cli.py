@@ -27,6 +27,7 @@ examples:
   studio formats                             every format Studio reads and writes
   studio features talk.wav --kind mfcc -P deltas=2 -o talk_mfcc.npy   values + times
   studio features clip.mp4 --kind mouth,logmel --hop 0.04 -o av.npy  several kinds on one grid
+  studio sync camera.mp4 recorder.wav --json   offset and drift of B relative to A
 """
 
 
@@ -433,6 +434,10 @@ def build_parser() -> argparse.ArgumentParser:
     feat.add_argument("--hop", type=float, help="resample onto a grid with this hop (seconds)")
     feat.add_argument("-q", "--quiet", action="store_true")
     feat.set_defaults(func=cmd_features)
+
+    from .align import sync
+
+    sync.add_parser(sub)
 
     fm = sub.add_parser("formats", help="list the formats Studio reads and writes")
     fm.add_argument("--json", action="store_true")

@@ -1,0 +1,329 @@
+"""Offset and drift between two recordings of one event (camera and microphone, two microphones).
+
+Convention: the result's ``offset`` is the time to **add to B's clock to get A's clock**: an event at
+time ``tb`` in B happens at ``ta = tb + offset`` in A (so ``offset`` is what goes into B's
+`MediaRef.offset` when A sits at offset 0). ``drift_ppm`` is B's clock rate error relative to A in
+parts per million: ``ta ≈ offset + tb · (1 + drift_ppm·1e-6)``.
+
+**Audio ↔ audio** (`sync_audio`):
+
+1. *Offset*: both files are analysed at 16 kHz mono into onset-strength envelopes (100 frames/s,
+   `studio.media.features`); their normalised cross-correlation (FFT, each lag divided by its
+   overlap so large lags are not penalised) peaks at the offset; a parabola through the peak and its
+   neighbours gives sub-frame precision. Onset envelopes are used rather than raw samples because
+   they survive different microphones, gains, rooms and codecs, and make the search over minutes of
+   lag cheap.
+2. *Drift*: with the offset known, successive 10 s windows of B are located in A by the same
+   correlation, each refined to a fraction of a frame; a robust line (Theil–Sen) through the
+   (B time, A time) pairs gives the rate. A DTW path on MFCC frames was tried first: its steps are
+   whole 10 ms frames, and a drift of 100 ppm moves only 6 ms in a minute, so the path stayed on
+   the diagonal and reported 0 ppm; the windowed correlation measures it (see the tests). Drift is
+   only estimated when the overlap is at least ``min_drift_span`` seconds.
+3. *Confidence* in [0, 1]: how much the correlation peak stands out from the best value outside
+   its own lobe (``1 - second/peak``), times the peak correlation itself.
+
+**Audio ↔ video** (`sync_av`): audio log-energy (RMS, resampled to the video frame times) against
+mouth-region motion (`mouth` features: Haar face box, frame differences in the mouth region). Both
+are z-scored; the normalised cross-correlation over lags gives the offset of the audio relative to
+the video, refined by a parabola. Speech energy and lip movement are only loosely coupled (the
+mouth moves before the sound), so expect a frame or two of error on short clips; the confidence says
+how clear the peak was. `docs/alignment.md` has the measured accuracy on the GRID clips.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["SyncResult", "sync_audio", "sync_av", "xcorr_offset"]
+
+HOP = 0.01
+
+
+@dataclass
+class SyncResult:
+    offset: float  # seconds to add to B's time to get A's time
+    drift_ppm: float
+    confidence: float
+    method: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["offset"] = round(self.offset, 6)
+        d["drift_ppm"] = round(self.drift_ppm, 3)
+        d["confidence"] = round(self.confidence, 4)
+        return d
+
+    def map_time(self, tb: float | np.ndarray) -> float | np.ndarray:
+        """B time → A time."""
+        return self.offset + np.asarray(tb) * (1.0 + self.drift_ppm * 1e-6)
+
+
+def _z(x: np.ndarray) -> np.ndarray:
+    x = np.nan_to_num(np.asarray(x, np.float64), nan=0.0)
+    x = x - x.mean()
+    s = x.std()
+    return x / s if s > 0 else x
+
+
+def xcorr_offset(
+    a: np.ndarray, b: np.ndarray, hop: float, max_lag: float | None = None, min_overlap: float = 0.25
+) -> tuple[float, float, float]:
+    """The lag (seconds) at which ``b`` shifted right best matches ``a``: ``a[i] ≈ b[i - lag/hop]``.
+
+    Returns (lag, peak correlation, confidence). Each lag's correlation is divided by its overlap
+    (a mean of products of z-scores, i.e. a correlation coefficient); lags whose overlap is under
+    `min_overlap` of the shorter signal are not considered.
+    """
+    a, b = _z(a), _z(b)
+    if len(a) < 4 or len(b) < 4:
+        raise ValueError("signals are too short to correlate (need at least 4 frames each)")
+    n = len(a) + len(b)
+    size = 1 << int(np.ceil(np.log2(2 * n)))
+    c = np.fft.irfft(np.fft.rfft(a, size) * np.conj(np.fft.rfft(b, size)), size)
+    lo, hi = -(len(b) - 1), len(a) - 1
+    if max_lag is not None:
+        k = int(np.ceil(max_lag / hop))
+        lo, hi = max(lo, -k), min(hi, k)
+    lags = np.arange(lo, hi + 1)
+    overlap = np.minimum(len(a), len(b) + lags) - np.maximum(0, lags)
+    vals = c[lags % size] / np.maximum(overlap, 1)
+    vals[overlap < max(4, min_overlap * min(len(a), len(b)))] = -np.inf
+    k = int(np.argmax(vals))
+    peak = float(vals[k])
+    if not np.isfinite(peak):
+        raise ValueError("the signals do not overlap enough at any allowed lag")
+    frac = 0.0
+    if 0 < k < len(vals) - 1 and np.isfinite(vals[k - 1]) and np.isfinite(vals[k + 1]):
+        y0, y1, y2 = vals[k - 1], vals[k], vals[k + 1]
+        den = y0 - 2 * y1 + y2
+        if den < 0:
+            frac = float(np.clip(0.5 * (y0 - y2) / den, -0.5, 0.5))
+    # rivals found on a small overlap are weighed down (their correlation is mostly chance)
+    shrunk = vals * np.sqrt(overlap / overlap.max())
+    return (lags[k] + frac) * hop, peak, _confidence(shrunk, k) * min(1.0, peak) / max(float(shrunk[k]), 1e-9)
+
+
+def _confidence(vals: np.ndarray, k: int) -> float:
+    """How clearly peak `k` stands out: (peak - best value outside the peak's lobe) / peak, × peak.
+
+    The lobe is the run of values descending from the peak on both sides (to the first local
+    minimum), so the peak's own shoulders never count as a rival.
+    """
+    while k > 0 and np.isfinite(vals[k - 1]) and vals[k - 1] > vals[k]:  # climb to the local top
+        k -= 1
+    while k < len(vals) - 1 and np.isfinite(vals[k + 1]) and vals[k + 1] > vals[k]:
+        k += 1
+    peak = float(vals[k])
+    if not peak > 0:
+        return 0.0
+    lo = k
+    while lo > 0 and np.isfinite(vals[lo - 1]) and vals[lo - 1] <= vals[lo]:
+        lo -= 1
+    hi = k
+    while hi < len(vals) - 1 and np.isfinite(vals[hi + 1]) and vals[hi + 1] <= vals[hi]:
+        hi += 1
+    others = np.concatenate([vals[:lo], vals[hi + 1 :]])
+    others = others[np.isfinite(others)]
+    second = max(float(others.max()), 0.0) if len(others) else 0.0
+    return float(np.clip((1.0 - second / peak) * min(1.0, peak), 0.0, 1.0))
+
+
+def _features(path: Any, kind: str, **params: Any) -> Any:
+    from studio.media.features import extract
+
+    return extract(path, kind, **params)
+
+
+def sync_audio(
+    a: str | os.PathLike[str],
+    b: str | os.PathLike[str],
+    *,
+    max_offset: float | None = None,
+    drift: bool = True,
+    window: float = 10.0,
+    min_drift_span: float = 20.0,
+) -> SyncResult:
+    """Offset (and drift) of recording B relative to recording A from their audio."""
+    fa, fb = _features(a, "onset"), _features(b, "onset")
+    ea, eb = fa.values[:, 0].astype(np.float64), fb.values[:, 0].astype(np.float64)
+    lag, peak, confidence = xcorr_offset(ea, eb, fa.hop, max_offset)
+    details: dict[str, Any] = {"peak_correlation": round(peak, 4), "hop": fa.hop}
+    drift_ppm = 0.0
+    if drift:
+        t0 = max(0.0, lag)
+        t1 = min(len(ea) * fa.hop, len(eb) * fb.hop + lag)
+        if t1 - t0 >= min_drift_span:
+            fit = _local_offsets_drift(ea, eb, fa.hop, lag, window)
+            if fit is not None:
+                drift_ppm, lag, used = fit
+                details["drift_windows"] = used
+                details["drift_span"] = round(float(t1 - t0), 3)
+        else:
+            details["drift"] = f"not estimated: overlap {max(t1 - t0, 0):.1f} s < {min_drift_span:g} s"
+    return SyncResult(float(lag), float(drift_ppm), confidence, "audio", details)
+
+
+def _local_offsets_drift(
+    ea: np.ndarray, eb: np.ndarray, hop: float, lag: float, window: float
+) -> tuple[float, float, int] | None:
+    """Offsets of successive windows of B (each refined to a fraction of a frame); a Theil–Sen line."""
+    from scipy.stats import theilslopes
+
+    w = int(round(window / hop))
+    search = int(round(0.5 / hop))
+    tb, ta = [], []
+    for start in range(0, len(eb) - w + 1, max(1, w // 2)):
+        seg_b = eb[start : start + w]
+        if seg_b.std() == 0:
+            continue
+        centre = start + int(round(lag / hop))  # where this window starts in A
+        lo, hi = max(0, centre - search), min(len(ea), centre + w + search)
+        if hi - lo < w:
+            continue
+        try:
+            local, _, conf = xcorr_offset(ea[lo:hi], seg_b, hop, max_lag=None, min_overlap=0.9)
+        except ValueError:
+            continue
+        if conf < 0.2:
+            continue
+        mid_b = (start + w / 2) * hop
+        tb.append(mid_b)
+        ta.append(mid_b + local + lo * hop - start * hop)
+    if len(tb) < 3:
+        return None
+    slope, intercept, _, _ = theilslopes(np.array(ta), np.array(tb))
+    return (float(slope) - 1.0) * 1e6, float(intercept), len(tb)
+
+
+def pearson_lags(a: np.ndarray, b: np.ndarray, lags: np.ndarray, min_overlap: int) -> np.ndarray:
+    """Pearson correlation of ``a[i]`` with ``b[i - lag]`` over their overlap, for each lag.
+
+    Each overlap is centred and scaled on its own, so a lag is not favoured by where the signals'
+    loud parts happen to fall; lags with fewer than `min_overlap` common frames get -inf.
+    """
+    out = np.full(len(lags), -np.inf)
+    for i, lag in enumerate(lags):
+        lo, hi = max(0, int(lag)), min(len(a), len(b) + int(lag))
+        if hi - lo < min_overlap:
+            continue
+        x = a[lo:hi] - a[lo:hi].mean()
+        y = b[lo - lag : hi - lag] - b[lo - lag : hi - lag].mean()
+        den = np.sqrt((x * x).sum() * (y * y).sum())
+        out[i] = (x * y).sum() / den if den > 0 else 0.0
+    return out
+
+
+def sync_av(
+    video: str | os.PathLike[str],
+    audio: str | os.PathLike[str] | None = None,
+    *,
+    max_offset: float = 2.0,
+    min_overlap: float = 0.5,
+) -> SyncResult:
+    """Offset of an audio recording relative to a talking-face video (A = video, B = audio).
+
+    `audio` defaults to the video file's own audio stream (then the result measures lip sync).
+    """
+    mouth = _features(video, "mouth")
+    rms = _features(audio if audio is not None else video, "rms")
+    hop = mouth.hop
+    motion = np.nan_to_num(mouth.values[:, 0].astype(np.float64))
+    # audio log-energy averaged over each video frame period, on the grid k * hop
+    energy = np.log(np.maximum(rms.values[:, 0].astype(np.float64), 1e-5))
+    cell = np.floor(rms.times / hop + 0.5).astype(int)
+    frames = int(cell[-1]) + 1
+    sums = np.bincount(cell, weights=energy, minlength=frames)
+    counts = np.bincount(cell, minlength=frames)
+    energy_grid = sums / np.maximum(counts, 1)
+    n_min = max(4, int(min_overlap * min(len(motion), frames)))
+    k = int(np.ceil(max_offset / hop))
+    lags = np.arange(-k, k + 1)
+    vals = pearson_lags(motion, energy_grid, lags, n_min)
+    best = int(np.argmax(vals))
+    peak = float(vals[best])
+    if not np.isfinite(peak):
+        raise ValueError(f"{video}: video and audio do not overlap enough to compare")
+    frac = 0.0
+    if 0 < best < len(vals) - 1 and np.isfinite(vals[best - 1]) and np.isfinite(vals[best + 1]):
+        y0, y1, y2 = vals[best - 1], vals[best], vals[best + 1]
+        den = y0 - 2 * y1 + y2
+        if den < 0:
+            frac = float(np.clip(0.5 * (y0 - y2) / den, -0.5, 0.5))
+    overlap = np.minimum(len(motion), frames + lags) - np.maximum(0, lags)
+    shrunk = vals * np.sqrt(np.maximum(overlap, 0) / overlap.max())
+    confidence = _confidence(shrunk, best) * min(1.0, peak) / max(float(shrunk[best]), 1e-9)
+    # motion value i sits at video time mouth.times[i]; energy cell j at j * hop (audio time)
+    lag = (lags[best] + frac) * hop + float(mouth.times[0])
+    details = {"peak_correlation": round(peak, 4), "hop": hop, "frames": len(motion)}
+    return SyncResult(float(lag), 0.0, confidence, "av", details)
+
+
+# -- command line --------------------------------------------------------------------------------
+
+
+def add_parser(sub: Any) -> None:
+    import argparse
+
+    p = sub.add_parser(
+        "sync",
+        help="offset and drift of recording B relative to A",
+        description="Estimate how B's clock maps onto A's: an event at time tb in B is at "
+        "ta = offset + tb * (1 + drift_ppm * 1e-6) in A (offset is B's media offset in a session where A "
+        "is at 0). --method audio compares the two recordings' sound (onset envelopes; drift from "
+        "10 s windows); --method av compares A's mouth motion (a talking-face video) with B's "
+        "loudness.",
+        epilog="examples:\n  studio sync camera.mp4 recorder.wav\n  studio sync --json a.wav b.wav\n"
+        "  studio sync --method av interview.mp4 lavalier.wav\n"
+        "  studio sync a.wav b.wav --warp warp.csv          (tb, ta) pairs every second",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("a", metavar="A", help="the reference recording")
+    p.add_argument("b", metavar="B", help="the recording to place on A's time line")
+    p.add_argument("--method", choices=("audio", "av"), default="audio")
+    p.add_argument("--max-offset", type=float, help="largest offset to consider, in seconds")
+    p.add_argument("--no-drift", action="store_true", help="estimate the offset only")
+    p.add_argument("--json", action="store_true", help='print {"offset": s, "drift_ppm": x, "confidence": c}')
+    p.add_argument("--warp", metavar="OUT.csv", help="write B->A time pairs (t_b,t_a) every second")
+    p.set_defaults(func=run_cli)
+
+
+def run_cli(args: Any) -> int:
+    import json
+    import sys
+
+    from studio.media.probe import MediaError
+
+    for name in (args.a, args.b):
+        if not os.path.exists(name):
+            raise MediaError(name, "no such file")
+    if args.method == "audio":
+        result = sync_audio(args.a, args.b, max_offset=args.max_offset, drift=not args.no_drift)
+    else:
+        result = sync_av(args.a, args.b, max_offset=args.max_offset or 2.0)
+    if args.json:
+        json.dump(result.to_dict(), sys.stdout, indent=2)
+        print()
+    else:
+        print(f"offset      {result.offset:+.3f} s   (B time + offset = A time)")
+        print(f"drift       {result.drift_ppm + 0.0:+.1f} ppm".replace("-0.0 ", "+0.0 "))
+        print(
+            f"confidence  {result.confidence:.2f}"
+            + ("   (low: check by ear)" if result.confidence < 0.2 else "")
+        )
+        if "drift" in result.details:
+            print(f"note        drift {result.details['drift'].removeprefix('not estimated: ')}")
+    if args.warp:
+        from studio.io.atomic import atomic_write_text
+        from studio.media.probe import probe
+
+        duration = probe(args.b, count_frames=False).duration or 0.0
+        tb = np.arange(0.0, duration + 1e-9, 1.0)
+        ta = result.map_time(tb)
+        rows = "".join(f"{x:.6f},{y:.6f}\n" for x, y in zip(tb, ta))
+        atomic_write_text(args.warp, "t_b,t_a\n" + rows)
+    return 0

@@ -1,0 +1,120 @@
+"""Stream sync on real speech: GRID clips and AMI meeting audio shifted and stretched by known amounts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import soxr
+
+from studio.align.sync import pearson_lags, sync_audio, sync_av, xcorr_offset
+from studio.cli import main
+from studio.media.audio import open_audio
+
+RATE = 16000
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("STUDIO_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+
+
+def shifted(x: np.ndarray, delay: float, seed: int = 0) -> np.ndarray:
+    """`x` delayed by `delay` seconds (silence prepended) or advanced (start cut), with a little noise."""
+    k = int(round(abs(delay) * RATE))
+    y = np.concatenate([np.zeros(k, np.float32), x]) if delay > 0 else x[k:]
+    return y + 0.003 * np.random.default_rng(seed).standard_normal(len(y)).astype(np.float32)
+
+
+def test_xcorr_offset_finds_a_fractional_lag():
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal(500)
+    b = np.interp(np.arange(500) + 7.5, np.arange(500), a)  # b[i] = a[i + 7.5]: lag +7.5 frames
+    lag, peak, conf = xcorr_offset(a, b, hop=0.01)
+    assert lag == pytest.approx(0.075, abs=0.003)
+    assert peak > 0.5 and conf > 0.3
+    with pytest.raises(ValueError, match="too short"):
+        xcorr_offset(a[:2], b, 0.01)
+
+
+def test_pearson_lags_is_each_overlap_correlation():
+    rng = np.random.default_rng(2)
+    a = rng.standard_normal(60)
+    b = a[5:] * 3 + 10  # a[i] = (b[i - 5] - 10) / 3
+    vals = pearson_lags(a, b, np.arange(-8, 9), min_overlap=20)
+    assert np.argmax(vals) == 8 + 5 and vals[13] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("clip", ["swwp2s", "bbaf2n", "lwbsza"])
+def test_grid_audio_against_itself_shifted(shared_data: Path, tmp_path: Path, clip: str):
+    x = open_audio(shared_data / "grid" / f"{clip}.mpg").load(RATE, mono=True)[0]
+    a = tmp_path / "a.wav"
+    sf.write(a, x, RATE)
+    for delay in (0.2, -0.2, 1.0, -1.0):
+        b = tmp_path / "b.wav"
+        sf.write(b, shifted(x, delay), RATE)
+        r = sync_audio(a, b)
+        assert r.offset == pytest.approx(-delay, abs=0.04), (delay, r)
+        assert r.confidence > 0.1
+        assert "not estimated" in r.details["drift"]  # 3 s is too short to measure drift
+
+
+def test_drift_and_offset_on_six_minutes_of_meeting_audio(shared_data: Path, tmp_path: Path):
+    parts = [sf.read(f, dtype="float32")[0] for f in sorted((shared_data / "ami").glob("*.wav"))]
+    x = np.concatenate([p if p.ndim == 1 else p.mean(1) for p in parts])
+    assert len(x) > 120 * RATE
+    a = tmp_path / "a.wav"
+    sf.write(a, x, RATE)
+    for ppm, delay in ((100.0, 0.7), (-250.0, -1.3)):
+        # B's clock runs `ppm` fast: B time = true time * (1 + ppm), then B starts `delay` late
+        b = tmp_path / "b.wav"
+        sf.write(b, shifted(soxr.resample(x, RATE, RATE * (1 + ppm * 1e-6)), delay), RATE)
+        r = sync_audio(a, b)
+        assert r.offset == pytest.approx(-delay, abs=0.01)
+        expected = (1 / (1 + ppm * 1e-6) - 1) * 1e6
+        assert r.drift_ppm == pytest.approx(expected, abs=5)
+        # an event 300 s into B maps onto A within a few ms
+        true_ta = (300 - delay) / (1 + ppm * 1e-6)
+        assert float(r.map_time(300)) == pytest.approx(true_ta, abs=0.005)
+
+
+def test_audio_of_unrelated_recordings_has_low_confidence(shared_data: Path):
+    r = sync_audio(shared_data / "grid" / "swwp2s.mpg", shared_data / "grid" / "bbaf2n.mpg")
+    same = sync_audio(shared_data / "grid" / "swwp2s.mpg", shared_data / "grid" / "swwp2s.mpg")
+    assert same.offset == pytest.approx(0, abs=0.005)
+    assert r.confidence < same.confidence / 2
+
+
+def test_av_lip_sync_of_grid_clip_and_shifted_audio(shared_data: Path, tmp_path: Path):
+    clip = shared_data / "grid" / "swwp2s.mpg"
+    own = sync_av(clip)
+    assert own.offset == pytest.approx(0.0, abs=0.08)  # GRID clips are in sync (two video frames)
+    x = open_audio(clip).load(RATE, mono=True)[0]
+    for delay in (0.2, -0.2, 1.0):
+        b = tmp_path / "b.wav"
+        sf.write(b, shifted(x, delay), RATE)
+        r = sync_av(clip, b)
+        assert r.offset == pytest.approx(-delay, abs=0.08), (delay, r)
+
+
+def test_cli_json_and_warp(shared_data: Path, tmp_path: Path, capsys):
+    x = open_audio(shared_data / "grid" / "swwp2s.mpg").load(RATE, mono=True)[0]
+    a, b = tmp_path / "a.wav", tmp_path / "b.wav"
+    sf.write(a, x, RATE)
+    sf.write(b, shifted(x, 0.5), RATE)
+    warp = tmp_path / "warp.csv"
+    assert main(["sync", str(a), str(b), "--json", "--warp", str(warp)]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert set(d) >= {"offset", "drift_ppm", "confidence"}
+    assert d["offset"] == pytest.approx(-0.5, abs=0.02)
+    rows = warp.read_text().splitlines()
+    assert rows[0] == "t_b,t_a" and len(rows) == 1 + 4
+    tb, ta = map(float, rows[2].split(","))
+    assert ta - tb == pytest.approx(-0.5, abs=0.02)
+    assert main(["sync", str(a), str(b)]) == 0
+    assert "B time + offset = A time" in capsys.readouterr().out
+    assert main(["sync", str(a), str(tmp_path / "missing.wav")]) == 1
+    assert "missing.wav: no such file" in capsys.readouterr().err
