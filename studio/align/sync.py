@@ -104,7 +104,7 @@ def xcorr_offset(
         if den < 0:
             frac = float(np.clip(0.5 * (y0 - y2) / den, -0.5, 0.5))
     # rivals found on a small overlap are weighed down (their correlation is mostly chance)
-    shrunk = vals * np.sqrt(overlap / overlap.max())
+    shrunk = np.where(np.isfinite(vals), vals * np.sqrt(np.maximum(overlap, 0) / overlap.max()), -np.inf)
     return (lags[k] + frac) * hop, peak, _confidence(shrunk, k) * min(1.0, peak) / max(float(shrunk[k]), 1e-9)
 
 
@@ -255,7 +255,8 @@ def sync_av(
         if den < 0:
             frac = float(np.clip(0.5 * (y0 - y2) / den, -0.5, 0.5))
     overlap = np.minimum(len(motion), frames + lags) - np.maximum(0, lags)
-    shrunk = vals * np.sqrt(np.maximum(overlap, 0) / overlap.max())
+    weight = np.sqrt(np.maximum(overlap, 0) / overlap.max())
+    shrunk = np.where(np.isfinite(vals), vals * weight, -np.inf)
     confidence = _confidence(shrunk, best) * min(1.0, peak) / max(float(shrunk[best]), 1e-9)
     # motion value i sits at video time mouth.times[i]; energy cell j at j * hop (audio time)
     lag = (lags[best] + frac) * hop + float(mouth.times[0])
