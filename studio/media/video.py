@@ -1,0 +1,798 @@
+"""Frame-exact video: a timestamp per frame, the frame a viewer sees at any time, cached and read ahead.
+
+``open_video(path)`` → `VideoSource`: `frame_count`, `fps`, `duration`, `timestamps`, ``index_at(t)``,
+``frame(i)`` / ``frame_at(t)`` (RGB uint8, H × W × 3), ``frames()`` (sequential) and ``thumbnails(n)``.
+
+**Frame index** (once per file, cached under ``cache_dir("video")`` by file identity): every frame in
+presentation order with its presentation time — VFR safe, ``i / fps`` is never assumed. Built by
+*demuxing* with PyAV (no decoding) when every packet has a unique pts and the first is a keyframe,
+then checked by decoding the first frames and seeking to the last ones. Otherwise (MPEG-PS/TS whose
+PES headers omit or duplicate PTS, elementary streams, streams starting mid-GOP, damaged tails) by a
+**decode pass** (no colour conversion): frame *i* is the *i*-th frame a sequential decode outputs;
+pts that are unique and on the longest increasing run are kept, the others interpolated.
+
+**Time** is media seconds on the clock the file's audio and video share: presentation time minus the
+*origin* (`start_time`), the earliest instant presented — the first video frame or the first decoded
+sample of an audio stream (priming that decoders drop, e.g. Opus pre-skip, excluded; otherwise this
+is ffmpeg's rule of subtracting the input start time). Usually frame 0 is at 0; a video starting
+0.5 s after the audio has ``timestamps[0] == 0.5``. ``index_at(t)`` = last frame with time <= t
+(1 µs tolerance for float round-off), clamped to [0, n-1]. Note: `studio.media.audio` starts at the
+first audio sample without padding, so audio starting *after* the video is early there by its start.
+
+**Decoding: PyAV, OpenCV for colour conversion — chosen by measurement** (bench/media_video.py, 720p
+H.264, 2 cores): PyAV decodes ~630 frames/s, but its swscale RGB conversion halves that (~300/s);
+PyAV + ``cv2.cvtColor(I420→RGB)`` ~450-600/s, on a par with ``cv2.VideoCapture.read`` (~370-690/s,
+load-dependent). OpenCV seeking (``CAP_PROP_POS_FRAMES``/``POS_MSEC``) is exact on CFR mp4/mkv/avi
+but wrong for 2-25 % of seeks in MPEG-PS and ~50 % in VFR files, silently. So PyAV does all
+decoding: seek to the keyframe at or before the target, decode forward, identify frames by pts
+(non-reference frames before the target are not decoded at all: ``skip_frame=NONREF``).
+MPEG-PS/TS/elementary streams are sought by byte position (after a timestamp seek their parser
+misattributes pts and key flags for a frame or two — measured) and frames are counted from the
+first keyframe. Frames before that keyframe are never returned; a seek landing after the target
+retries from an earlier keyframe, then from the start — never a wrong frame. A frame the decoder
+cannot output is replaced by the previous one, as players do. Seek latency is bound by the GOP:
+decoding up to a keyframe interval of frames (p95 ~90 ms at 2 s GOPs, ~340 ms at x264's default 250).
+
+**Cache and playback.** Decoded frames live in an LRU bounded by bytes (read-only arrays). During
+playback (requests moving forward frame by frame) a worker thread decodes ~0.5 s ahead, only ever
+forward, one frame per lock hold; it holds no reference to the `VideoSource`: dropping or closing
+the source stops it. Stepping backward caches the frames met on the way. ``frames()`` and
+``thumbnails()`` use decoders of their own.
+"""
+
+from __future__ import annotations
+
+import bisect
+import collections
+import json
+import os
+import threading
+import weakref
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+import cv2
+import numpy as np
+
+from studio.media.cache import cache_dir, file_key
+from studio.media.probe import MediaError
+from studio.tasks.base import Progress, Task, run
+
+__all__ = ["VideoSource", "open_video", "open_video_task", "DEFAULT_CACHE_BYTES"]
+
+_INDEX_VERSION = "video-index-v1"
+DEFAULT_CACHE_BYTES = 256 << 20
+_NO_PTS = np.iinfo(np.int64).min
+_TOLERANCE = 1e-6  # seconds: float round-off allowed when comparing a time with frame times
+_SEEK_COST = 8  # frames: decoding forward this much further is cheaper than a seek
+_STEP_BACK = 12  # frames kept on the way when stepping backward
+_CHECK_FRAMES = 12  # frames checked at the head and at the tail of an index built by demuxing
+_BT601 = (2, 5, 6)  # AVCOL_SPC_UNSPECIFIED, BT470BG, SMPTE170M
+PACKETS, DECODED = "packets", "decoded"
+
+
+# -- the frame index -----------------------------------------------------------------------------
+@dataclass
+class _Index:
+    mode: str  # PACKETS (pts from demuxing) or DECODED (frame i = i-th decoded frame)
+    pts: np.ndarray  # int64 raw pts in stream time base, presentation order (_NO_PTS if unknown)
+    times: np.ndarray  # float64 media seconds
+    key: np.ndarray  # bool: keyframe (a decoder can start here)
+    seek: np.ndarray  # int64, keyframes: timestamp or byte position to seek to (meta['seek'])
+    meta: dict[str, Any] = field(default_factory=dict)
+    _lookup: dict[int, int] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.n, self.key_idx = len(self.pts), np.flatnonzero(self.key)
+        if self.mode == DECODED:  # only keyframes with trustworthy pts anchor a position
+            valid = _valid_pts(self.pts)
+            self._lookup = {int(self.pts[i]): int(i) for i in self.key_idx if valid[i]}
+
+    def lookup(self, pts: int | None) -> int:
+        """The index of the frame with this pts (-1 when not known or not usable to identify a frame)."""
+        if pts is None:
+            return -1
+        if self._lookup is not None:
+            return self._lookup.get(int(pts), -1)
+        j = int(np.searchsorted(self.pts, pts))
+        return j if j < self.n and self.pts[j] == pts else -1
+
+    def key_before(self, i: int) -> int:
+        j = int(np.searchsorted(self.key_idx, i, side="right")) - 1
+        return int(self.key_idx[j]) if j >= 0 else 0
+
+    def save(self, target: Path) -> None:
+        tmp = target.with_name(f"{target.name}.{os.getpid()}.{threading.get_ident()}.tmp.npz")
+        meta = np.array(json.dumps({**self.meta, "mode": self.mode}))
+        try:
+            np.savez(tmp, pts=self.pts, times=self.times, key=self.key, seek=self.seek, meta=meta)
+            os.replace(tmp, target)
+        except OSError:
+            tmp.unlink(missing_ok=True)  # a cache that cannot be written is only slower
+
+    @classmethod
+    def load(cls, source: Path) -> _Index:
+        with np.load(source, allow_pickle=False) as z:
+            meta = json.loads(str(z["meta"]))
+            return cls(meta.pop("mode"), z["pts"], z["times"], z["key"], z["seek"], meta)
+
+
+def _valid_pts(pts: np.ndarray) -> np.ndarray:
+    """Frames whose pts is known, unique and on the longest increasing run through the stream."""
+    values, counts = np.unique(pts[pts != _NO_PTS], return_counts=True)
+    cand = np.flatnonzero(np.isin(pts, values[counts == 1]))
+    # longest strictly increasing subsequence of the candidates (patience sorting)
+    tails: list[int] = []  # smallest last value of an increasing run of each length
+    ends: list[int] = []  # and the candidate it ends on
+    parent = [-1] * len(cand)
+    for c, v in enumerate(pts[cand].tolist()):
+        j = bisect.bisect_left(tails, v)
+        tails[j : j + 1], ends[j : j + 1] = [v], [c]
+        parent[c] = ends[j - 1] if j > 0 else -1
+    keep = np.zeros(len(pts), bool)
+    c = ends[-1] if ends else -1
+    while c >= 0:
+        keep[cand[c]], c = True, parent[c]
+    return keep
+
+
+def _seconds(pts: np.ndarray, tb: Fraction, origin_us: int) -> np.ndarray:
+    """Raw pts → media seconds (pts · tb − origin), exactly rounded for ordinary time bases."""
+    p = pts.astype(np.int64)
+    if len(p) and int(np.abs(p).max()) < (1 << 62) // max(tb.numerator * 1_000_000, 1):
+        num = p * (tb.numerator * 1_000_000) - origin_us * tb.denominator
+        return num / float(tb.denominator * 1_000_000)
+    return p.astype(np.float64) * float(tb) - origin_us / 1e6
+
+
+def _repaired_times(pts: np.ndarray, tb: Fraction, origin_us: int, fps: float) -> np.ndarray:
+    """Times for decode-order frames whose pts may be missing or wrong: interpolate what is not valid."""
+    n, good = len(pts), np.flatnonzero(_valid_pts(pts))
+    if len(good) == 0:
+        return np.arange(n) / fps
+    t_good = _seconds(pts[good], tb, origin_us)
+    step = float(np.median(np.diff(t_good) / np.diff(good))) if len(good) > 1 else 1.0 / fps
+    times = np.interp(np.arange(n), good, t_good)
+    times[: good[0]] = t_good[0] - step * (good[0] - np.arange(good[0]))
+    times[good[-1] + 1 :] = t_good[-1] + step * (np.arange(good[-1] + 1, n) - good[-1])
+    return times
+
+
+# -- opening and errors ---------------------------------------------------------------------------
+def _check_file(p: Path) -> None:
+    if not p.exists():
+        raise MediaError(p, "no such file")
+    if p.is_dir():
+        raise MediaError(p, "is a folder, not a media file")
+    if p.stat().st_size == 0:
+        raise MediaError(p, "is empty (0 bytes)")
+
+
+def _open_container(p: Path) -> Any:
+    try:
+        return av.open(str(p), metadata_errors="replace")
+    except FileNotFoundError:
+        raise MediaError(p, "no such file (was it moved or deleted?)") from None
+    except (av.error.FFmpegError, OSError, UnicodeDecodeError) as exc:
+        detail = getattr(exc, "strerror", None) or str(exc)
+        raise MediaError(p, f"is not a video file ffmpeg can read ({detail})") from None
+
+
+def _video_stream(container: Any, p: Path, stream: int) -> Any:
+    pic = av.stream.Disposition.attached_pic
+    vids = [s for s in container.streams.video if not (s.disposition & pic)]
+    if not vids:
+        what = " (audio only)" if container.streams.audio else ""
+        raise MediaError(p, f"has no video stream{what}")
+    if not 0 <= stream < len(vids):
+        raise MediaError(p, f"has {len(vids)} video stream(s); stream {stream} does not exist")
+    vs = vids[stream]
+    if vs.codec_context is None:
+        raise MediaError(p, "its video codec is not supported (ffmpeg has no decoder for it)")
+    return vs
+
+
+def _decode_packet(pkt: Any) -> list[Any]:
+    try:
+        return list(pkt.decode())
+    except av.error.FFmpegError:  # a damaged packet: skip it, as players do
+        return []
+
+
+# -- building the index ---------------------------------------------------------------------------
+# Timestamps from PES headers through a parser, unreliable right after a seek: seek by bytes, count.
+_BYTE_SEEK_FORMATS = {"mpeg", "mpegts", "mpegvideo", "mpeg1video", "h264", "hevc", "m4v", "vc1", "cavsvideo"}
+
+
+def _lead_in(keys: list[bool], pos: list[int | None]) -> list[int]:
+    """Byte position to seek to for each key packet (decode order): the start of the PES before it,
+    never at or before the one holding the previous keyframe; -1 when there is no safe position."""
+    out: list[int] = []
+    known, prev_key = -1, -1
+    for is_key, p in zip(keys, pos):
+        if is_key:
+            own = p if p is not None else known
+            out.append(known if known > prev_key else own if own > prev_key else -1)
+            prev_key = own
+        if p is not None:
+            known = p
+    return out
+
+
+def _build_index(p: Path, stream: int) -> Task[_Index]:
+    container = _open_container(p)
+    try:
+        vs = _video_stream(container, p, stream)
+        tb = vs.time_base or Fraction(1, 90000)
+        by_bytes = bool(set(container.format.name.split(",")) & _BYTE_SEEK_FORMATS)
+        meta: dict[str, Any] = {
+            "stream_index": vs.index, "tb": [tb.numerator, tb.denominator],
+            "seek": "byte" if by_bytes else "ts",
+            "width": vs.codec_context.width, "height": vs.codec_context.height,
+            "codec": vs.codec_context.name, "rate": float(vs.average_rate or 0),
+        }  # fmt: skip
+        size = max(p.stat().st_size, 1)
+        rows: list[tuple[Any, Any, bool, int, Any]] = []
+        try:
+            for pkt in container.demux(vs):
+                if pkt.size == 0 or pkt.is_discard:  # discarded: outside the edit list, never shown
+                    continue
+                rows.append((pkt.pts, pkt.dts, bool(pkt.is_keyframe), int(pkt.duration or 0), pkt.pos))
+                if len(rows) % 2000 == 0:
+                    yield Progress(0.5 * min((pkt.pos or 0) / size, 1.0), f"indexing frames of {p.name}")
+        except (av.error.FFmpegError, EOFError):
+            pass  # a truncated or damaged file: index what could be read
+    finally:
+        container.close()
+    if not rows:
+        raise MediaError(p, "has a video stream but no video frames")
+    pts = [r[0] for r in rows]
+    ix = None
+    if all(x is not None for x in pts) and len(set(pts)) == len(pts) and rows[0][2]:
+        order = np.argsort(np.asarray(pts, np.int64), kind="stable")
+        spts = np.asarray(pts, np.int64)[order]
+        key = np.asarray([r[2] for r in rows], bool)
+        if by_bytes:
+            seek = np.full(len(rows), -1, np.int64)
+            seek[key] = _lead_in(key.tolist(), [r[4] for r in rows])
+        else:  # seek to the keyframe's pts (a dts-based index also finds it, as dts <= pts)
+            seek = np.asarray(pts, np.int64)
+        last = rows[int(order[-1])][3]
+        meta["last_duration"] = float(last * tb) if last > 0 else 0.0
+        meta["origin_us"] = _origin_us(p, round(int(spts[0]) * tb * 1_000_000))
+        ix = _Index(PACKETS, spts, _seconds(spts, tb, meta["origin_us"]), key[order], seek[order], meta)
+        yield Progress(0.5, f"checking frames of {p.name}")
+        if not _check_packet_index(p, ix):
+            ix = None
+    if ix is None:
+        ix = yield from _decode_index(p, meta, len(rows))
+    yield Progress(1.0, f"indexed {ix.n} frames of {p.name}")
+    return ix
+
+
+def _origin_us(p: Path, video_start_us: int) -> int:
+    """Media time 0 in the file's clock (µs): the earliest instant presented — the first video
+    frame or the first *decoded* sample of an audio stream (encoder priming excluded, as decoders
+    drop it), so that sample 0 of the audio decoded by ffmpeg and the video share one clock."""
+    starts = [video_start_us]
+    try:
+        with av.open(str(p), metadata_errors="replace") as c:
+            pending = {s.index for s in list(c.streams.audio)[:8]}
+            for n, pkt in enumerate(c.demux(*[s for s in c.streams if s.index in pending])):
+                frames = _decode_packet(pkt) if pkt.stream.index in pending and pkt.size else []
+                if frames and frames[0].pts is not None:
+                    starts.append(round(frames[0].pts * frames[0].time_base * 1_000_000))
+                    pending.discard(pkt.stream.index)
+                if not pending or n > 500:
+                    break
+    except (av.error.FFmpegError, OSError, EOFError):
+        pass  # no usable audio: the video alone sets the origin
+    return min(starts)
+
+
+def _check_packet_index(p: Path, ix: _Index) -> bool:
+    """Decode the first frames, and seek to the last ones: does the decoder output exactly the
+    indexed frames there (leading frames dropped, edit lists, truncated or damaged tails)?"""
+    cur = _Cursor(p, ix, threads=True)
+    try:
+        for expected in range(min(ix.n, _CHECK_FRAMES)):
+            r = cur.next()
+            if r is None or r[0] != expected or r[1].pts != ix.pts[expected]:
+                return False
+        first = max(ix.n - _CHECK_FRAMES, 0)
+        f = cur.goto(first)
+        seen, agree = [cur.pos], int(f.pts == ix.pts[first])
+        while (r := cur.next()) is not None:
+            seen.append(r[0])
+            agree += int(r[1].pts == ix.pts[r[0]])
+        # frames sought by byte position are counted, and their first pts may be misattributed
+        return seen == list(range(first, ix.n)) and agree >= (len(seen) // 2 if cur.by_bytes else len(seen))
+    except MediaError:
+        return False
+    finally:
+        cur.close()
+
+
+def _decode_index(p: Path, meta: dict[str, Any], expected: int) -> Task[_Index]:
+    container = _open_container(p)
+    raw, key, durations, pkt_key, pkt_pos = [], [], [], [], []  # frames, and packets in decode order
+    try:
+        vs = next(s for s in container.streams if s.index == meta["stream_index"])
+        vs.thread_type = "AUTO"
+        try:
+            for pkt in container.demux(vs):
+                if pkt.size:
+                    pkt_key.append(bool(pkt.is_keyframe))
+                    pkt_pos.append(pkt.pos)
+                for f in _decode_packet(pkt):
+                    raw.append(_NO_PTS if f.pts is None else int(f.pts))
+                    key.append(bool(f.key_frame))
+                    durations.append(int(f.duration or 0))
+                if len(pkt_key) % 500 == 0:
+                    done = min(len(raw) / max(expected, 1), 1.0)
+                    yield Progress(0.5 + 0.5 * done, f"decoding frames of {p.name}")
+        except (av.error.FFmpegError, EOFError):
+            pass
+    finally:
+        container.close()
+    if not raw:
+        raise MediaError(p, "has a video stream but no frame could be decoded")
+    pts, keys, tb = np.asarray(raw, np.int64), np.asarray(key, bool), Fraction(*meta["tb"])
+    fps = meta["rate"] or 25.0
+    meta["origin_us"] = _origin_us(p, round(_repaired_times(pts, tb, 0, fps)[0] * 1_000_000))
+    times = _repaired_times(pts, tb, meta["origin_us"], fps)
+    meta["last_duration"] = float(durations[-1] * tb) if durations[-1] > 0 else 0.0
+    seek, lead = np.full(len(pts), -1, np.int64), _lead_in(pkt_key, pkt_pos)
+    if meta["seek"] == "byte" and len(lead) == int(keys.sum()):
+        seek[keys] = lead  # keyframes leave the decoder in decode order: j-th key packet = j-th key frame
+    else:  # seek a little early (demuxers seek by dts), then anchor on a known keyframe
+        meta["seek"], seek = "ts", np.where(pts != _NO_PTS, pts - int(3 / fps / float(tb)), 0)
+    return _Index(DECODED, pts, times, keys, seek, meta)
+
+
+# -- decoding --------------------------------------------------------------------------------------
+def _to_rgb(frame: Any, size: tuple[int, int] | None = None) -> np.ndarray:
+    w, h = frame.width, frame.height
+    fast = frame.format.name == "yuv420p" and not (w | h) & 1 and frame.colorspace in _BT601
+    if fast and frame.color_range != 2:  # BT.601 limited-range 4:2:0: OpenCV converts it 2x faster
+        rgb = cv2.cvtColor(frame.to_ndarray(), cv2.COLOR_YUV2RGB_I420)
+    else:
+        rgb = frame.to_ndarray(format="rgb24")
+    if size is not None and size != (w, h):
+        rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    return rgb
+
+
+class _Cursor:
+    """One PyAV decoder over the stream: yields (index, frame) in order, seeks to keyframes."""
+
+    def __init__(self, path: Path, ix: _Index, threads: bool = True) -> None:
+        self.path, self.ix, self.threads = path, ix, threads
+        self.by_bytes = ix.meta.get("seek") == "byte"
+        self.container: Any = None
+        self._skip_below: int | None = None  # pts mode: skip non-reference frames before this pts
+        self.restart()
+
+    def restart(self) -> None:
+        """Reopen and decode from the start: the one position known exactly for every file."""
+        self.close()
+        self.container = _open_container(self.path)
+        self.stream = next(s for s in self.container.streams if s.index == self.ix.meta["stream_index"])
+        if self.threads:
+            self.stream.thread_type = "AUTO"
+        self._skip_mode = "DEFAULT"  # the decoder's skip_frame
+        self._reset(skip_to_key=False)
+        self._floor: int | None = 0  # frames before this index are not trusted (pts mode)
+        self._expect: int | None = None  # byte mode: the next decoded keyframe is this one
+        self.pos: int | None = -1
+
+    def _reset(self, skip_to_key: bool) -> None:
+        self._packets = self.container.demux(self.stream)
+        self._pending: collections.deque[Any] = collections.deque()
+        self._skip_to_key = skip_to_key
+        self.eof = False
+        self.last: Any = None
+
+    def seek(self, k: int) -> None:
+        """Continue from keyframe `k` (or an earlier one); positions are unknown until a keyframe decodes."""
+        ix = self.ix
+        if self.by_bytes:
+            while k > 0 and ix.seek[k] < 0:
+                k = ix.key_before(k - 1)
+        if k <= 0 and (self.by_bytes or ix.mode == DECODED):
+            return self.restart()  # counted frames: only a fresh decode reproduces the index
+        how = (
+            {"unsupported_byte_offset": True} if self.by_bytes else {"stream": self.stream, "backward": True}
+        )
+        try:
+            self.container.seek(int(ix.seek[k]), **how)
+        except (av.error.FFmpegError, OSError):
+            return self.restart()
+        self._reset(skip_to_key=not self.by_bytes)
+        self._floor, self._expect, self.pos = None, k if self.by_bytes else None, None
+
+    def close(self) -> None:
+        if self.container is not None:
+            self.container.close()
+            self.container = None
+
+    def _pull(self) -> bool:
+        while True:
+            try:
+                pkt = next(self._packets)
+            except (StopIteration, av.error.FFmpegError, EOFError):  # the end, or damaged beyond here
+                self.eof = True
+                return False
+            except OSError as exc:
+                raise MediaError(self.path, f"cannot be read any more ({exc.strerror or exc})") from None
+            if self._skip_to_key:
+                if pkt.size == 0 or not pkt.is_keyframe:
+                    continue
+                self._skip_to_key = False
+                if self.ix.mode == PACKETS:
+                    j = self.ix.lookup(pkt.pts)
+                    self._floor = j if j >= 0 else None
+            mode = "DEFAULT"
+            if self._skip_below is not None and pkt.pts is not None and pkt.pts < self._skip_below:
+                mode = "NONREF"  # frames nobody references and nobody asked for: not decoded at all
+            if mode != self._skip_mode:
+                self.stream.codec_context.skip_frame = self._skip_mode = mode
+            frames = _decode_packet(pkt)
+            if frames:
+                self._pending.extend(frames)
+                return True
+
+    def _identify(self, f: Any) -> int | None:
+        ix = self.ix
+        if self._expect is not None:  # byte seek: anchor on the first keyframe, then count
+            if not f.key_frame:
+                return None
+            j, self._expect = self._expect, None
+            return j
+        if self.by_bytes or ix.mode == DECODED:
+            if self.pos is None:  # decode-pass index sought by time: anchor on a known keyframe
+                j = ix.lookup(f.pts)
+                return j if j >= 0 and f.key_frame else None
+            if not self.by_bytes and f.key_frame and (j := ix.lookup(f.pts)) >= 0:
+                return j
+            return self.pos + 1 if self.pos + 1 < ix.n else None
+        j = ix.lookup(f.pts)
+        if self._floor is None:  # wait for a keyframe we can place
+            if j < 0 or not f.key_frame:
+                return None
+            self._floor = j
+        if j < 0:
+            j = -1 if self.pos is None else self.pos + 1
+        if j < self._floor or (self.pos is not None and j <= self.pos):
+            return None  # leading frames of an open GOP, or a repeat
+        return j if j < ix.n else None
+
+    def next(self) -> tuple[int, Any] | None:
+        while True:
+            while not self._pending:
+                if self.eof or not self._pull():
+                    return None
+            f = self._pending.popleft()
+            if (idx := self._identify(f)) is not None:
+                self.pos, self.last = idx, f
+                return idx, f
+
+    def goto(self, i: int, keep: tuple[int, Callable[[int, Any], None]] | None = None) -> Any:
+        """The decoded frame `i` (or, if the decoder cannot output it, the one shown before it).
+
+        `keep` = (first, callback): frames first..i-1 met on the way are passed to the callback."""
+        if self.pos == i and self.last is not None:
+            return self.last
+        if not (self.by_bytes or self.ix.mode == DECODED):  # identified by pts: skipping is safe
+            self._skip_below = int(self.ix.pts[i if keep is None else max(min(keep[0], i), 0)])
+        try:
+            return self._goto(i, keep)
+        finally:
+            self._skip_below = None
+
+    def _goto(self, i: int, keep: tuple[int, Callable[[int, Any], None]] | None) -> Any:
+        ix, k, pos = self.ix, self.ix.key_before(i), self.pos
+        forward = pos is not None and not self.eof and pos < i and (k <= pos or i - pos <= i - k + _SEEK_COST)
+        prev = self.last if forward else None
+        if not forward:
+            self.seek(k)
+        tries = 0
+        while True:
+            r = self.next()
+            if r is not None and r[0] < i:
+                prev = r[1]
+                if keep is not None and r[0] >= keep[0]:
+                    keep[1](*r)
+                continue
+            if r is not None and r[0] == i:
+                return r[1]
+            if prev is not None:  # frame i is missing: the previous frame stays on screen
+                return prev
+            if r is not None and tries >= 3:
+                return r[1]  # decoding from the start, nothing comes before it
+            tries += 1
+            if tries > 3:
+                raise MediaError(self.path, f"frame {i} cannot be decoded")
+            if tries == 3:
+                self.restart()
+            else:  # the seek landed after the target: start from an earlier keyframe
+                k = ix.key_before(k - 1) if k > 0 else 0
+                self.seek(k)
+
+
+# -- the public source -----------------------------------------------------------------------------
+class _Engine:
+    """Decoder, frame cache and read-ahead worker of one VideoSource (holds no reference to it)."""
+
+    def __init__(self, path: Path, ix: _Index, cache_bytes: int, readahead: int) -> None:
+        self.path, self.ix = path, ix
+        self.cursor = _Cursor(path, ix, threads=True)
+        # re-entrant: a finalizer run by the garbage collector in the worker thread must not deadlock
+        self.lock = threading.RLock()  # cache and request state
+        self.decode_lock = threading.RLock()  # the cursor
+        self.wake = threading.Condition(self.lock)
+        self.cache: collections.OrderedDict[tuple[int, Any], np.ndarray] = collections.OrderedDict()
+        self.cache_bytes, self.used, self.readahead = cache_bytes, 0, readahead
+        self.last: int | None = None  # the last frame asked for
+        self.ahead: tuple[int, Any] = (-1, None)  # read ahead up to this frame, at this size
+        self.stats = {"hits": 0, "misses": 0, "readahead": 0}
+        self.worker: threading.Thread | None = None
+        self.closed = False
+
+    def _put(self, key: tuple[int, Any], rgb: np.ndarray) -> None:
+        with self.lock:
+            if key not in self.cache:
+                rgb.flags.writeable = False
+                self.cache[key] = rgb
+                self.used += rgb.nbytes
+            while self.used > self.cache_bytes and len(self.cache) > 1:
+                self.used -= self.cache.popitem(last=False)[1].nbytes
+
+    def _cached(self, key: tuple[int, Any]) -> np.ndarray | None:  # with self.lock held
+        if self.closed:
+            raise MediaError(self.path, "is closed")
+        return self.cache.get(key)
+
+    def get(self, i: int, size: tuple[int, int] | None) -> np.ndarray:
+        key = (i, size)
+        with self.lock:
+            hit = self._cached(key)
+            last, self.last = self.last, i
+            if last is not None and last < i <= last + 3 and self.readahead > 0:
+                self.ahead = (min(i + self.readahead, self.ix.n - 1), size)
+                self._start_worker()
+                self.wake.notify()
+            else:
+                self.ahead = (-1, None)
+            if hit is not None:
+                self.cache.move_to_end(key)
+                self.stats["hits"] += 1
+                return hit
+            self.stats["misses"] += 1
+        back = last is not None and last - _STEP_BACK <= i < last
+
+        def keep_frame(idx: int, f: Any) -> None:
+            self._put((idx, size), _to_rgb(f, size))
+
+        with self.decode_lock:
+            with self.lock:
+                hit = self._cached(key)  # the worker may have made it meanwhile
+            if hit is not None:
+                return hit
+            rgb = _to_rgb(self.cursor.goto(i, (i - _STEP_BACK, keep_frame) if back else None), size)
+        self._put(key, rgb)
+        return rgb
+
+    def _start_worker(self) -> None:  # with self.lock held
+        if self.worker is None:
+            name = f"video read-ahead {self.path.name}"
+            self.worker = threading.Thread(target=self._work, name=name, daemon=True)
+            self.worker.start()
+
+    def _work(self) -> None:
+        while True:
+            with self.lock:
+                while not self.closed and self.ahead[0] < 0:
+                    self.wake.wait()
+            with self.decode_lock:
+                with self.lock:
+                    if self.closed:
+                        return
+                    (target, size), last, cur = self.ahead, self.last, self.cursor
+                    # only ever continue forward from (about) the frame on screen, never seek
+                    idle = cur.pos is None or cur.eof or last is None or not last - 4 <= cur.pos < target
+                    if idle:
+                        self.ahead = (-1, None)  # until the next sequential request
+                if idle:
+                    continue
+                try:
+                    r = cur.next()
+                    rgb = None if r is None or (r[0], size) in self.cache else _to_rgb(r[1], size)
+                except Exception:  # a background thread must not die loudly: the foreground reports it
+                    r = None
+            with self.lock:
+                if r is None:
+                    self.ahead = (-1, None)
+                elif rgb is not None:
+                    self._put((r[0], size), rgb)
+                    self.stats["readahead"] += 1
+
+    def close(self) -> None:
+        with self.lock:
+            self.closed = True
+            self.wake.notify_all()
+        if self.worker is not None and self.worker is not threading.current_thread():
+            self.worker.join(timeout=10)
+        with self.decode_lock, self.lock:
+            self.cursor.close()
+            self.cache.clear()
+            self.used = 0
+
+
+class VideoSource:
+    """One video stream of a file, frame-exact. Thread-safe; use as a context manager or `close()`.
+
+    Frames are RGB uint8 arrays (height, width, 3), read-only when they come from the cache.
+    `scale` (0 < scale <= 1) decodes at a reduced size (thumbnails, features).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        index: _Index,
+        stream: int = 0,
+        *,
+        cache_bytes: int = DEFAULT_CACHE_BYTES,
+        readahead: float = 0.5,
+    ) -> None:
+        self.path, self.stream, self._ix = Path(path), stream, index
+        meta = index.meta
+        self.frame_count: int = index.n
+        self.timestamps: np.ndarray = index.times.copy()  # presentation time of every frame (media s)
+        self.timestamps.flags.writeable = False
+        self.width, self.height = int(meta["width"]), int(meta["height"])
+        self.codec: str = str(meta["codec"])
+        self.start_time: float = meta["origin_us"] / 1e6  # media time 0 in the file's clock (module doc)
+        self.index_mode: str = index.mode  # "packets" (demuxed) or "decoded" (decode pass; module doc)
+        span = float(self.timestamps[-1] - self.timestamps[0])
+        # average frame rate: the container's, else from the indexed frames
+        self.fps: float = float(meta.get("rate") or 0.0) or ((index.n - 1) / span if span > 0 else 25.0)
+        last = float(meta.get("last_duration") or 0.0)
+        if last <= 0:
+            gaps = np.diff(self.timestamps[-9:])
+            last = float(np.median(gaps)) if len(gaps) else 1.0 / self.fps
+        self.duration: float = float(self.timestamps[-1]) + last  # end of the last frame (media s)
+        ahead = min(max(4, round(self.fps * readahead)), cache_bytes // max(self.width * self.height * 12, 1))
+        self._engine = _Engine(self.path, index, cache_bytes, int(ahead) if readahead > 0 else 0)
+        self._finalizer = weakref.finalize(self, self._engine.close)
+
+    @property
+    def cache_stats(self) -> dict[str, int]:
+        e = self._engine
+        with e.lock:
+            return {**e.stats, "frames": len(e.cache), "bytes": e.used}
+
+    def identity(self) -> str:
+        return file_key(self.path, _INDEX_VERSION, self.stream)
+
+    def __repr__(self) -> str:
+        return (f"VideoSource({str(self.path)!r}, {self.width}x{self.height}, {self.frame_count} frames, "
+                f"{self.fps:.3f} fps, {self.duration:.3f} s, {self.codec})")  # fmt: skip
+
+    # -- time ↔ frame ----------------------------------------------------------------------------
+    def index_at(self, t: float) -> int:
+        """The frame shown at media time t: the last frame with time <= t, clamped to [0, n-1]."""
+        i = int(np.searchsorted(self.timestamps, t + _TOLERANCE, side="right")) - 1
+        return min(max(i, 0), self.frame_count - 1)
+
+    def time_of(self, i: int) -> float:
+        return float(self.timestamps[self._check(i)])
+
+    def _check(self, i: int) -> int:
+        i = int(i)
+        if not 0 <= i < self.frame_count:
+            raise IndexError(f"frame {i} out of range 0..{self.frame_count - 1} in {self.path}")
+        return i
+
+    def _size(self, scale: float | None) -> tuple[int, int] | None:
+        if scale is None or scale == 1:
+            return None
+        if not 0 < scale <= 1:
+            raise ValueError(f"scale must be in (0, 1], got {scale}")
+        return max(2, round(self.width * scale)), max(2, round(self.height * scale))
+
+    # -- frames ----------------------------------------------------------------------------------
+    def frame(self, i: int, scale: float | None = None) -> np.ndarray:
+        """Frame `i` as RGB uint8 (H, W, 3), read-only (cached)."""
+        return self._engine.get(self._check(i), self._size(scale))
+
+    def frame_at(self, t: float, scale: float | None = None) -> np.ndarray:
+        """The frame a viewer sees at media time t."""
+        return self.frame(self.index_at(t), scale)
+
+    def frames(
+        self, start: int = 0, stop: int | None = None, step: int = 1, scale: float | None = None
+    ) -> Iterator[tuple[int, float, np.ndarray]]:
+        """Yield (index, time, rgb) for range(start, stop, step), decoding sequentially with a decoder
+        of its own (does not disturb playback or the cache). Arrays are fresh and writable."""
+        stop = self.frame_count if stop is None else min(stop, self.frame_count)
+        if step < 1:
+            raise ValueError(f"step must be >= 1, got {step}")
+        for i, rgb in self._decode(range(max(start, 0), stop, step), self._size(scale)):
+            yield i, float(self.timestamps[i]), rgb
+
+    def _decode(
+        self, indexes: range | list[int], size: tuple[int, int] | None
+    ) -> Iterator[tuple[int, np.ndarray]]:
+        if not indexes:
+            return
+        cur = _Cursor(self.path, self._ix, threads=True)  # a decoder of its own
+        try:
+            for i in indexes:
+                yield i, _to_rgb(cur.goto(i), size)
+        finally:
+            cur.close()
+
+    def thumbnails(self, n: int, height: int = 64, exact: bool = False) -> list[tuple[float, np.ndarray]]:
+        """`n` evenly spaced frames, `height` pixels high: [(time, rgb)]. See `thumbnails_task`."""
+        return run(self.thumbnails_task(n, height, exact))
+
+    def thumbnails_task(
+        self, n: int, height: int = 64, exact: bool = False
+    ) -> Task[list[tuple[float, np.ndarray]]]:
+        """Thumbnails as a cancellable task. Frame j is the one shown at the middle of the j-th of `n`
+        equal spans; unless `exact`, a keyframe within half a span is taken instead (no decoding
+        forward, much faster on long files). Each item carries the time of the frame it shows."""
+        if n <= 0:
+            return []
+        scale, span, wanted = min(height / self.height, 1.0), self.duration / n, []
+        for j in range(n):
+            i = self.index_at((j + 0.5) * span)
+            if not exact:
+                k = self._ix.key_before(i)
+                if self.timestamps[i] - self.timestamps[k] <= span / 2:
+                    i = k
+            wanted.append(i)
+        out: list[tuple[float, np.ndarray]] = []
+        for i, rgb in self._decode(wanted, self._size(scale)):
+            out.append((float(self.timestamps[i]), rgb))
+            yield Progress(len(out) / n, f"thumbnails of {self.path.name}")
+        return out
+
+    def close(self) -> None:
+        self._finalizer()
+
+    def __enter__(self) -> VideoSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_video(path: str | os.PathLike[str], stream: int = 0, **options: Any) -> VideoSource:
+    """Open the `stream`-th video stream of a file (building its frame index first if needed).
+
+    `options`: `cache_bytes` (frame cache bound, default 256 MiB), `readahead` (seconds decoded
+    ahead during playback, default 0.5; 0 disables the background thread)."""
+    return run(open_video_task(path, stream, **options))
+
+
+def open_video_task(path: str | os.PathLike[str], stream: int = 0, **options: Any) -> Task[VideoSource]:
+    """`open_video` as a cancellable task: indexing a long file (or decoding it) reports progress."""
+    p = Path(path)
+    _check_file(p)
+    cached = cache_dir("video") / f"{file_key(p, _INDEX_VERSION, stream)}.npz"
+    ix = None
+    if cached.exists():
+        try:
+            ix = _Index.load(cached)
+        except (OSError, ValueError, KeyError, json.JSONDecodeError):
+            ix = None  # a damaged cache entry: rebuild it
+    if ix is None:
+        ix = yield from _build_index(p, stream)
+        ix.save(cached)
+    return VideoSource(p, ix, stream, **options)
