@@ -28,6 +28,7 @@ examples:
   studio features talk.wav --kind mfcc -P deltas=2 -o talk_mfcc.npy   values + times
   studio features clip.mp4 --kind mouth,logmel --hop 0.04 -o av.npy  several kinds on one grid
   studio sync camera.mp4 recorder.wav --json   offset and drift of B relative to A
+  studio dtw a.npy b.npy --band 0.1 -o path.csv  DTW of two feature files (e.g. from studio features)
 """
 
 
@@ -435,9 +436,10 @@ def build_parser() -> argparse.ArgumentParser:
     feat.add_argument("-q", "--quiet", action="store_true")
     feat.set_defaults(func=cmd_features)
 
-    from .align import sync
+    from .align import dtw_cli, sync
 
     sync.add_parser(sub)
+    dtw_cli.add_parser(sub)
 
     fm = sub.add_parser("formats", help="list the formats Studio reads and writes")
     fm.add_argument("--json", action="store_true")
