@@ -19,6 +19,11 @@ stream, gives sample-exact random access: seeking in mp3/AAC/Vorbis is approxima
 library (encoder delay, priming, bit reservoirs). PyAV is used where per-frame timestamps matter:
 exact video seeking (`studio.media.video`).
 
+One clock with the video: sample 0 is at media time 0, the earliest instant the file presents (as
+in `studio.media.video`). When the audio starts after the video (a camera that starts recording
+sound late), the decode is padded with silence at the start (``aresample=first_pts=0``), and
+timestamp gaps in damaged files are filled the same way, so audio and video stay in sync.
+
 Resampled views (`AudioSource.resampled(16000, mono=True)`) use soxr: streaming for `blocks()`,
 with a margin around the range for random `read()`s.
 """
@@ -317,6 +322,7 @@ def _decode(p: Path, stream: int, target: Path) -> Task[AudioSource]:
     if ffmpeg is None:
         raise MediaError(p, f"needs ffmpeg to decode {st.codec} audio; install ffmpeg")
     cmd = [ffmpeg, "-nostdin", "-v", "error", "-i", str(p), "-map", f"0:a:{stream}",
+           "-af", "aresample=async=1:first_pts=0",
            "-f", "f32le", "-acodec", "pcm_f32le", "-ac", str(channels), "-ar", str(rate), "pipe:1"]  # fmt: skip
     tmp = target.with_name(target.name + f".{os.getpid()}.{threading.get_ident()}.tmp")
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)

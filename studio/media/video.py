@@ -16,8 +16,8 @@ pts that are unique and on the longest increasing run are kept, the others inter
 sample of an audio stream (priming that decoders drop, e.g. Opus pre-skip, excluded; otherwise this
 is ffmpeg's rule of subtracting the input start time). Usually frame 0 is at 0; a video starting
 0.5 s after the audio has ``timestamps[0] == 0.5``. ``index_at(t)`` = last frame with time <= t
-(1 µs tolerance for float round-off), clamped to [0, n-1]. Note: `studio.media.audio` starts at the
-first audio sample without padding, so audio starting *after* the video is early there by its start.
+(1 µs tolerance for float round-off), clamped to [0, n-1]. `studio.media.audio` pads audio that starts after the video, so audio
+sample 0 is at time 0 too.
 
 **Decoding: PyAV, OpenCV for colour conversion — chosen by measurement** (bench/media_video.py, 720p
 H.264, 2 cores): PyAV decodes ~630 frames/s, but its swscale RGB conversion halves that (~300/s);

@@ -120,6 +120,20 @@ def test_audio_stream_of_video_containers(wav: Path, tmp_path: Path, suffix: str
         assert dominant_hz(x[0, mid - 8192 : mid + 8192], a.sample_rate) == pytest.approx(440, abs=5)
 
 
+def test_audio_starting_after_the_video_is_padded_onto_the_video_clock(tmp_path: Path):
+    from studio.media.video import open_video
+
+    p = tmp_path / "late_sound.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc=size=64x48:rate=25:duration=2", "-itsoffset", "0.5",
+           "-f", "lavfi", "-i", "sine=f=440:d=1.5:r=44100", "-c:v", "libx264", "-c:a", "aac", str(p))  # fmt: skip
+    with open_audio(p) as a, open_video(p) as v:
+        assert v.timestamps[0] == 0.0
+        x = a.read()[0]
+        onset = int(np.argmax(np.abs(x) > 0.01)) / a.sample_rate
+        assert onset == pytest.approx(0.5, abs=0.005)
+        assert a.duration == pytest.approx(2.0, abs=0.03)
+
+
 def test_grid_clip_audio(shared_data: Path):
     with open_audio(shared_data / "grid" / "swwp2s.mpg") as a:
         assert a.sample_rate > 0 and 2.5 < a.duration < 3.5
