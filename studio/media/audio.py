@@ -60,7 +60,7 @@ IN_PLACE_SUFFIXES = (
     ".flac",
 )
 _IN_PLACE_CONTAINERS = {"WAV", "WAVEX", "W64", "RF64", "AIFF", "CAF", "AU", "FLAC"}
-_DECODE_VERSION = "decode-v1"
+_DECODE_VERSION = "decode-v2"
 BLOCK = 1 << 18  # frames per block read (~5 s at 48 kHz)
 
 
