@@ -97,15 +97,20 @@ def xcorr_offset(
     peak = float(vals[k])
     if not np.isfinite(peak):
         raise ValueError("the signals do not overlap enough at any allowed lag")
-    frac = 0.0
+    frac = _parabola(vals, k)
+    # rivals found on a small overlap are weighed down (their correlation is mostly chance)
+    shrunk = np.where(np.isfinite(vals), vals * np.sqrt(np.maximum(overlap, 0) / overlap.max()), -np.inf)
+    return (lags[k] + frac) * hop, peak, _confidence(shrunk, k) * min(1.0, peak) / max(float(shrunk[k]), 1e-9)
+
+
+def _parabola(vals: np.ndarray, k: int) -> float:
+    """Sub-sample position of the peak at `k`: the vertex of a parabola through k-1, k, k+1."""
     if 0 < k < len(vals) - 1 and np.isfinite(vals[k - 1]) and np.isfinite(vals[k + 1]):
         y0, y1, y2 = vals[k - 1], vals[k], vals[k + 1]
         den = y0 - 2 * y1 + y2
         if den < 0:
-            frac = float(np.clip(0.5 * (y0 - y2) / den, -0.5, 0.5))
-    # rivals found on a small overlap are weighed down (their correlation is mostly chance)
-    shrunk = np.where(np.isfinite(vals), vals * np.sqrt(np.maximum(overlap, 0) / overlap.max()), -np.inf)
-    return (lags[k] + frac) * hop, peak, _confidence(shrunk, k) * min(1.0, peak) / max(float(shrunk[k]), 1e-9)
+            return float(np.clip(0.5 * (y0 - y2) / den, -0.5, 0.5))
+    return 0.0
 
 
 def _confidence(vals: np.ndarray, k: int) -> float:
@@ -248,12 +253,7 @@ def sync_av(
     peak = float(vals[best])
     if not np.isfinite(peak):
         raise ValueError(f"{video}: video and audio do not overlap enough to compare")
-    frac = 0.0
-    if 0 < best < len(vals) - 1 and np.isfinite(vals[best - 1]) and np.isfinite(vals[best + 1]):
-        y0, y1, y2 = vals[best - 1], vals[best], vals[best + 1]
-        den = y0 - 2 * y1 + y2
-        if den < 0:
-            frac = float(np.clip(0.5 * (y0 - y2) / den, -0.5, 0.5))
+    frac = _parabola(vals, best)
     overlap = np.minimum(len(motion), frames + lags) - np.maximum(0, lags)
     weight = np.sqrt(np.maximum(overlap, 0) / overlap.max())
     shrunk = np.where(np.isfinite(vals), vals * weight, -np.inf)

@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from studio.media.cache import cache_dir, file_key
-from studio.media.probe import MediaError, probe
+from studio.media.probe import MediaError, check_media_file, probe
 from studio.tasks.base import Progress, Task, run
 
 __all__ = ["AudioSource", "ResampledAudio", "open_audio", "open_audio_task", "IN_PLACE_SUFFIXES"]
@@ -276,7 +276,7 @@ def open_audio(path: str | os.PathLike[str], stream: int = 0) -> AudioSource:
 def open_audio_task(path: str | os.PathLike[str], stream: int = 0) -> Task[AudioSource]:
     """`open_audio` as a cancellable task: decoding a long compressed file reports progress."""
     p = Path(path)
-    _check_file(p)
+    check_media_file(p)
     if p.suffix.lower() in IN_PLACE_SUFFIXES and stream == 0:
         try:
             source = AudioSource(p, p, 0)
@@ -293,15 +293,6 @@ def open_audio_task(path: str | os.PathLike[str], stream: int = 0) -> Task[Audio
         return AudioSource(p, cached, stream)
     source = yield from _decode(p, stream, cached)
     return source
-
-
-def _check_file(p: Path) -> None:
-    if not p.exists():
-        raise MediaError(p, "no such file")
-    if p.is_dir():
-        raise MediaError(p, "is a folder, not a media file")
-    if p.stat().st_size == 0:
-        raise MediaError(p, "is empty (0 bytes)")
 
 
 def _decode(p: Path, stream: int, target: Path) -> Task[AudioSource]:

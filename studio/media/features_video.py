@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 
 from studio.media.features import Features
+from studio.media.features_audio import _positive_int
 from studio.tasks.base import Progress, Task, scaled
 
 __all__ = ["video_features_task", "PARAMS", "DEFAULTS", "MOUTH_BOX"]
@@ -399,13 +400,3 @@ def _open(source: Any) -> Task[tuple[Any, bool]]:
     if hasattr(source, "frames") and hasattr(source, "fps"):
         return source, False
     raise TypeError(f"cannot take video features of a {type(source).__name__}")
-
-
-def _positive_int(value: Any, name: str) -> int:
-    try:
-        v = int(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a positive integer, got {value!r}") from None
-    if isinstance(value, bool) or v != value or v <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return v

@@ -16,7 +16,15 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-__all__ = ["MediaError", "StreamInfo", "MediaInfo", "probe", "MEDIA_SUFFIXES", "is_media_path"]
+__all__ = [
+    "MediaError",
+    "check_media_file",
+    "StreamInfo",
+    "MediaInfo",
+    "probe",
+    "MEDIA_SUFFIXES",
+    "is_media_path",
+]
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac", ".aif", ".aiff", ".wma")
 VIDEO_SUFFIXES = (
@@ -104,15 +112,20 @@ def _rate(v: Any) -> float | None:
     return float(f) if f > 0 else None
 
 
-def probe(path: str | os.PathLike[str], *, count_frames: bool = True, timeout: float = 60.0) -> MediaInfo:
-    """Describe a media file; raises MediaError naming the file when it is missing or unreadable."""
-    p = Path(path)
+def check_media_file(p: Path) -> None:
+    """Raise MediaError unless `p` is an existing, non-empty file."""
     if not p.exists():
         raise MediaError(p, "no such file")
     if p.is_dir():
         raise MediaError(p, "is a folder, not a media file")
     if p.stat().st_size == 0:
         raise MediaError(p, "is empty (0 bytes)")
+
+
+def probe(path: str | os.PathLike[str], *, count_frames: bool = True, timeout: float = 60.0) -> MediaInfo:
+    """Describe a media file; raises MediaError naming the file when it is missing or unreadable."""
+    p = Path(path)
+    check_media_file(p)
     ffprobe = shutil.which("ffprobe")
     if ffprobe is None:
         return _probe_soundfile(p)

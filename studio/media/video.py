@@ -59,7 +59,7 @@ import cv2
 import numpy as np
 
 from studio.media.cache import cache_dir, file_key
-from studio.media.probe import MediaError
+from studio.media.probe import MediaError, check_media_file
 from studio.tasks.base import Progress, Task, run
 
 __all__ = ["VideoSource", "open_video", "open_video_task", "DEFAULT_CACHE_BYTES"]
@@ -163,13 +163,6 @@ def _repaired_times(pts: np.ndarray, tb: Fraction, origin_us: int, fps: float) -
 
 
 # -- opening and errors ---------------------------------------------------------------------------
-def _check_file(p: Path) -> None:
-    if not p.exists():
-        raise MediaError(p, "no such file")
-    if p.is_dir():
-        raise MediaError(p, "is a folder, not a media file")
-    if p.stat().st_size == 0:
-        raise MediaError(p, "is empty (0 bytes)")
 
 
 def _open_container(p: Path) -> Any:
@@ -784,7 +777,7 @@ def open_video(path: str | os.PathLike[str], stream: int = 0, **options: Any) ->
 def open_video_task(path: str | os.PathLike[str], stream: int = 0, **options: Any) -> Task[VideoSource]:
     """`open_video` as a cancellable task: indexing a long file (or decoding it) reports progress."""
     p = Path(path)
-    _check_file(p)
+    check_media_file(p)
     cached = cache_dir("video") / f"{file_key(p, _INDEX_VERSION, stream)}.npz"
     ix = None
     if cached.exists():
