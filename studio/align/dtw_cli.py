@@ -11,8 +11,6 @@ so an interrupted run leaves no half-written file.
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -93,11 +91,14 @@ def _times(path: str | Path, frames: int) -> np.ndarray | None:
 def run(args: argparse.Namespace) -> int:
     A = _load(args.a, "features")
     B = _load(args.b, "features")
-    res = dtw(
-        A, B, metric=args.metric, step=args.step, band=args.band, window=args.window,
-        open_begin=args.open_begin, open_end=args.open_end, subsequence=args.subsequence,
-        method=args.method, backend=args.backend,
-    )  # fmt: skip
+    try:
+        res = dtw(
+            A, B, metric=args.metric, step=args.step, band=args.band, window=args.window,
+            open_begin=args.open_begin, open_end=args.open_end, subsequence=args.subsequence,
+            method=args.method, backend=args.backend,
+        )  # fmt: skip
+    except ValueError as exc:  # name the files (X is A, Y is B in the engine's messages)
+        raise ValueError(f"{args.a} (A) and {args.b} (B): {exc}") from None
     print(f"cost: {res.cost:.10g}")
     print(f"normalized cost: {res.normalized_cost:.10g}")
     print(f"path length: {len(res.path)}")
@@ -117,14 +118,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _write_csv(path: Path, columns: list[str], values: list[np.ndarray]) -> None:
-    lines = [",".join(columns)]
+    from studio.io.atomic import atomic_write_text
+
     cols = [v.tolist() for v in values]
-    lines.extend(",".join(repr(x) for x in row) for row in zip(*cols))
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write("\n".join(lines) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    lines = [",".join(columns), *(",".join(repr(x) for x in row) for row in zip(*cols))]
+    atomic_write_text(path, "\n".join(lines) + "\n")
