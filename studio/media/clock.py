@@ -666,9 +666,9 @@ class PlaybackClock:
     # -- transport -------------------------------------------------------------------------------
     def play(self, start: float | None = None, end: float | None = None, loop: bool | None = None) -> None:
         """Resume (no arguments) or play [start, end) (``end=None``: to the session end)."""
-        if self._closed:
-            raise RuntimeError("the playback clock is closed")
         with self._lock:
+            if self._closed:  # checked under the lock: a racing close() cannot be followed by a new thread
+                raise RuntimeError("the playback clock is closed")
             if start is not None or end is not None:
                 lo = self.position if start is None else float(start)
                 self._range = self._checked_range(lo, end)
@@ -720,7 +720,10 @@ class PlaybackClock:
         with self._lock:
             self._halt()
             self._closed = True
+            thread = self._thread
         self._finalizer()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=5)  # it ends at its next wake-up (set by the finalizer)
 
     def __enter__(self) -> PlaybackClock:
         return self

@@ -579,3 +579,22 @@ def test_pulled_output_needs_sane_settings() -> None:
     with pytest.raises(ValueError):
         PulledOutput(0, 2)
     assert SilentOutput().backend == "silent"
+
+
+def test_close_ends_the_worker_thread_before_returning() -> None:
+    for output in ("silent", PulledOutput(SR_DEV, 2)):
+        clock = PlaybackClock(output=output, duration=5.0)
+        clock.play()
+        thread = clock._thread
+        assert thread is not None and thread.is_alive()
+        clock.close()
+        assert not thread.is_alive()
+
+
+def test_close_from_a_finished_handler_on_the_worker_thread() -> None:
+    clock = PlaybackClock(output="silent", duration=0.05)
+    done = threading.Event()
+    clock.finished.connect(lambda: (clock.close(), done.set()))
+    clock.play()
+    assert done.wait(3.0)
+    assert wait_for(lambda: not clock._thread.is_alive(), 3.0)
