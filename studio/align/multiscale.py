@@ -44,6 +44,7 @@ from .dtw import (
     _normalized,
     _problem,
     _window,
+    sakoe_chiba_window,
     step_pattern,
 )
 
@@ -83,6 +84,17 @@ def project_path(path: np.ndarray, n: int, m: int, factor: int, radius: int) -> 
     return Window._trusted(*_connected(lo, hi, m), m)
 
 
+def _within(win: Window, band: Window) -> Window:
+    """``win & band``, widened inside ``band`` where needed so that it stays a connected staircase."""
+    lo = np.minimum(np.maximum(win.lo, band.lo), band.hi - 1)
+    hi = np.maximum(np.minimum(win.hi, band.hi), band.lo + 1)
+    hi = np.maximum(hi, lo + 1)
+    # row i - 1 must reach column lo[i] - 1: raise hi[i - 1] within the band, else lower lo[i]
+    hi[:-1] = np.maximum(hi[:-1], np.minimum(lo[1:], band.hi[:-1]))
+    lo[1:] = np.minimum(lo[1:], hi[:-1])
+    return Window._trusted(lo, hi, win.m)
+
+
 def multiscale_dtw_task(
     X: Any, Y: Any, *, radius: int = DEFAULT_RADIUS, factor: int = 2, min_size: int = 1024,
     levels: int | None = None, metric: str = "sqeuclidean", step: str | StepPattern = "symmetric1",
@@ -105,6 +117,9 @@ def multiscale_dtw_task(
     open_begin = bool(open_begin or subsequence)
     open_end = bool(open_end or subsequence)
     prob = _problem(X, Y, metric)
+    if band is not None:
+        _window(prob.n, prob.m, band, None)  # validates band
+        brad = float(band) * max(prob.n, prob.m) if band < 1 else float(band)
     pyramid = [prob]
     while (levels is None and max(pyramid[-1].n, pyramid[-1].m) > min_size) or (
         levels is not None and len(pyramid) <= levels
@@ -125,13 +140,14 @@ def multiscale_dtw_task(
     for k, level in enumerate(reversed(range(len(pyramid)))):
         p = pyramid[level]
         scale = factor**level
-        lband = None if band is None else (band if band < 1 else band / scale)
+        # the band in this level's frames (a radius below one frame must not turn into a fraction)
+        bwin = None if band is None else sakoe_chiba_window(p.n, p.m, brad / scale)
         if path is None:
-            win = _window(p.n, p.m, lband, None)
+            win = Window.full(p.n, p.m) if bwin is None else bwin
         else:
             win = project_path(path, p.n, p.m, factor, radius)
-            if lband is not None:
-                win = win & _window(p.n, p.m, lband, None)
+            if bwin is not None:
+                win = _within(win, bwin)
         task = _exact_task(p, pattern, win, open_begin, open_end, math.nan, False, be, device, dtype)
         raw = yield from scaled(task, float(bounds[k]), float(bounds[k + 1]))
         path = raw.path

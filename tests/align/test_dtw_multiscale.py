@@ -68,6 +68,19 @@ def test_open_ends_steps_and_torch_backend():
     assert a.cost == b.cost and np.array_equal(a.path, b.path)
 
 
+@pytest.mark.parametrize("band", [1, 2, 6])
+def test_band_in_frames_stays_feasible_at_every_level(band):
+    # a band of a few frames is under one coarse frame: it must not be read as a fraction there,
+    # and the projected path must be kept inside the band without leaving empty rows
+    rng = np.random.default_rng(4)
+    X, Y = rng.standard_normal((304, 2)), rng.standard_normal((380, 2))
+    exact = dtw(X, Y, band=band, method="exact")
+    for radius in (0, 2):
+        ms = multiscale_dtw(X, Y, band=band, min_size=8, radius=radius)
+        assert ms.cost >= exact.cost
+        assert all(exact.window.contains(int(i), int(j)) for i, j in ms.path)
+
+
 def test_auto_method_switches_above_the_threshold(monkeypatch):
     X, Y = warped_pair(800, 800, seed=4)
     assert dtw(X, Y).method == "exact"
