@@ -10,7 +10,8 @@ one; frame 0 gets 0.
   compression noise; a cut or a flash is a spike.
 * ``flow`` — dense optical flow (OpenCV Farnebäck) between consecutive frames at the same scale:
   ``flow_mean`` and ``flow_p90`` of the magnitude and ``flow_dx``/``flow_dy`` of the mean vector, in
-  **frame widths per second** (independent of resolution and frame rate).
+  **frame widths per second** (independent of resolution and frame rate; per second of the actual
+  gap between the two frames, so variable frame rate clips are right too).
 * ``face`` — the face box ``x, y, w, h`` as fractions of the frame width/height (NaN with no face)
   and ``detected`` (1 where the detector fired on that very frame). The OpenCV Haar cascade
   (``haarcascade_frontalface_default``) runs on every `face_every`-th frame (2), scaled to
@@ -127,8 +128,9 @@ def video_features_task(source: Any, kinds: Sequence[str], **params: Any) -> Tas
                 else:
                     if want_motion:
                         motion.append(float(cv2.absdiff(small, prev_small).mean()) / 255.0)
-                    if want_flow:
-                        flow.append(_flow(prev_small, small, fps))
+                    if want_flow:  # per second of this frame gap (variable frame rate), else of 1/fps
+                        gap = float(ts) - times[-2]
+                        flow.append(_flow(prev_small, small, 1.0 / gap if gap > 0 else fps))
                 prev_small = small
             if tracker is not None:
                 fgray = _scaled(gray, face_side)

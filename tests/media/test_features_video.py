@@ -89,6 +89,24 @@ def test_flow_only_while_the_square_moves(tmp_path: Path) -> None:
     assert abs(np.median(f.column("flow_dy")[moving])) < 0.2 * speed
 
 
+def test_flow_of_a_variable_rate_clip_is_per_second_of_each_frame_gap(tmp_path: Path) -> None:
+    h, w = 96, 128
+    bg = _texture(h, w, seed=1)
+    square = _texture(48, 48, seed=2)
+    gaps = [0.04, 0.12] * 8  # the square moves 3 px per frame, whatever the time between frames
+    times = np.round(np.r_[0.0, np.cumsum(gaps)], 3).tolist()
+    frames = []
+    for i in range(len(times)):
+        img = bg.copy()
+        img[24:72, 10 + 3 * i : 58 + 3 * i] = square
+        frames.append(img)
+    f = extract(write_video(tmp_path / "vfr_square.mp4", frames, times=times), "flow")
+    p90 = f.column("flow_p90")[1:]
+    expected = 3 / w / np.diff(times)  # frame widths per second over each gap
+    np.testing.assert_allclose(np.median(p90[0::2]), np.median(expected[0::2]), rtol=0.35)
+    np.testing.assert_allclose(np.median(p90[1::2]), np.median(expected[1::2]), rtol=0.35)
+
+
 def test_times_are_the_frame_timestamps_of_a_variable_rate_clip(tmp_path: Path) -> None:
     from studio.media.video import open_video
 
