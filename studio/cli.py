@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -174,7 +175,7 @@ def cmd_features(args: argparse.Namespace) -> int:
     from .media.features import KINDS, combine, extract_many_task
     from .tasks.base import run
 
-    kinds = [k.strip() for k in args.kind.split(",") if k.strip()]
+    kinds = list(dict.fromkeys(k.strip() for k in args.kind.split(",") if k.strip()))  # once each
     unknown = [k for k in kinds if k not in KINDS]
     if unknown or not kinds:
         raise CliError(f"unknown feature kind {', '.join(unknown) or '(none)'}; kinds: {', '.join(KINDS)}")
@@ -184,6 +185,8 @@ def cmd_features(args: argparse.Namespace) -> int:
         if not sep or not key.strip():
             raise CliError(f"-P {pair!r}: expected KEY=VALUE")
         params[key.strip()] = _param_value(value.strip())
+    if args.hop is not None and not (args.hop > 0 and math.isfinite(args.hop)):  # before a long extraction
+        raise CliError(f"--hop must be a positive number of seconds, got {args.hop}")
     media = Path(args.media)
     if not media.exists():
         raise CliError(f"{media}: no such file")
@@ -202,8 +205,6 @@ def cmd_features(args: argparse.Namespace) -> int:
         result = items[0]
     else:
         hop = args.hop if args.hop is not None else max(f.hop for f in items)
-        if hop <= 0:
-            raise CliError(f"--hop must be positive, got {hop}")
         result = combine(items, hop) if len(items) > 1 else items[0].resample(hop)
     written = result.save(out)
     if not args.quiet:

@@ -89,3 +89,24 @@ def test_features_errors_name_the_problem(beep: Path, tmp_path: Path, capsys, ar
 def test_features_refuses_other_output_suffix(beep: Path, tmp_path: Path, capsys):
     assert main(["features", str(beep), "--kind", "rms", "-o", str(tmp_path / "x.csv")]) == 1
     assert "must be a .npy file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("hop", ["0", "-0.01", "nan", "inf"])
+def test_features_bad_hop_fails_before_extracting(beep: Path, tmp_path: Path, capsys, monkeypatch, hop):
+    import studio.media.features as features
+
+    def never(*a, **k):
+        raise AssertionError("extraction ran")
+
+    monkeypatch.setattr(features, "extract_many_task", never)
+    out = tmp_path / "x.npy"
+    assert main(["features", str(beep), "--kind", "rms", "--hop", hop, "-o", str(out)]) == 1
+    assert "--hop must be a positive number" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_features_repeated_kind_is_extracted_once(beep: Path, tmp_path: Path):
+    out = tmp_path / "r.npy"
+    assert main(["features", str(beep), "--kind", "rms,rms", "-o", str(out), "-q"]) == 0
+    f = Features.load(out)
+    assert f.kind == "rms" and f.names == ("rms",)
