@@ -209,15 +209,19 @@ def pearson_lags(a: np.ndarray, b: np.ndarray, lags: np.ndarray, min_overlap: in
     """Pearson correlation of ``a[i]`` with ``b[i - lag]`` over their overlap, for each lag.
 
     Each overlap is centred and scaled on its own, so a lag is not favoured by where the signals'
-    loud parts happen to fall; lags with fewer than `min_overlap` common frames get -inf.
+    loud parts happen to fall; frames where either value is NaN (no face found) are left out, and
+    lags with fewer than `min_overlap` common frames get -inf.
     """
     out = np.full(len(lags), -np.inf)
     for i, lag in enumerate(lags):
         lo, hi = max(0, int(lag)), min(len(a), len(b) + int(lag))
         if hi - lo < min_overlap:
             continue
-        x = a[lo:hi] - a[lo:hi].mean()
-        y = b[lo - lag : hi - lag] - b[lo - lag : hi - lag].mean()
+        x, y = a[lo:hi], b[lo - lag : hi - lag]
+        ok = np.isfinite(x) & np.isfinite(y)
+        if ok.sum() < min_overlap:
+            continue
+        x, y = x[ok] - x[ok].mean(), y[ok] - y[ok].mean()
         den = np.sqrt((x * x).sum() * (y * y).sum())
         out[i] = (x * y).sum() / den if den > 0 else 0.0
     return out
@@ -237,7 +241,12 @@ def sync_av(
     mouth = _features(video, "mouth")
     rms = _features(audio if audio is not None else video, "rms")
     hop = mouth.hop
-    motion = np.nan_to_num(mouth.values[:, 0].astype(np.float64))
+    motion = mouth.values[:, 0].astype(np.float64)  # NaN where no face was found
+    faces = int(np.isfinite(motion).sum())
+    if faces == 0:
+        raise ValueError(
+            f"{video}: no face found in any of its {len(motion)} frames; sync_av needs a talking face"
+        )
     # audio log-energy averaged over each video frame period, on the grid k * hop
     energy = np.log(np.maximum(rms.values[:, 0].astype(np.float64), 1e-5))
     cell = np.floor(rms.times / hop + 0.5).astype(int)
@@ -245,14 +254,17 @@ def sync_av(
     sums = np.bincount(cell, weights=energy, minlength=frames)
     counts = np.bincount(cell, minlength=frames)
     energy_grid = sums / np.maximum(counts, 1)
-    n_min = max(4, int(min_overlap * min(len(motion), frames)))
+    n_min = max(4, int(min_overlap * min(faces, frames)))
     k = int(np.ceil(max_offset / hop))
     lags = np.arange(-k, k + 1)
     vals = pearson_lags(motion, energy_grid, lags, n_min)
     best = int(np.argmax(vals))
     peak = float(vals[best])
     if not np.isfinite(peak):
-        raise ValueError(f"{video}: video and audio do not overlap enough to compare")
+        raise ValueError(
+            f"{video}: video and audio do not overlap enough to compare"
+            f" (a face was found in {faces} of {len(motion)} frames)"
+        )
     frac = _parabola(vals, best)
     overlap = np.minimum(len(motion), frames + lags) - np.maximum(0, lags)
     weight = np.sqrt(np.maximum(overlap, 0) / overlap.max())

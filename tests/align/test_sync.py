@@ -100,6 +100,30 @@ def test_av_lip_sync_of_grid_clip_and_shifted_audio(shared_data: Path, tmp_path:
         assert r.offset == pytest.approx(-delay, abs=0.08), (delay, r)
 
 
+def test_av_without_a_face_is_an_error_not_an_offset(tmp_path: Path):
+    # a video where no face is ever found used to give the search range's edge (-2 s) as the offset
+    import subprocess
+
+    video = tmp_path / "gray.mp4"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "color=c=gray:s=160x120:r=25:d=2", "-f", "lavfi",
+         "-i", "sine=f=300:d=2", "-shortest", "-c:a", "aac", str(video)],
+        check=True,
+    )  # fmt: skip
+    with pytest.raises(ValueError, match=r"gray\.mp4: no face"):
+        sync_av(video)
+
+
+def test_pearson_lags_skips_frames_without_a_value():
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal(80)
+    b = a[4:] * 2.0
+    a_gaps = a.copy()
+    a_gaps[::3] = np.nan  # frames where no face was found
+    vals = pearson_lags(a_gaps, b, np.arange(-8, 9), min_overlap=20)
+    assert np.argmax(vals) == 8 + 4 and vals[12] == pytest.approx(1.0)
+
+
 def test_cli_json_and_warp(shared_data: Path, tmp_path: Path, capsys):
     x = open_audio(shared_data / "grid" / "swwp2s.mpg").load(RATE, mono=True)[0]
     a, b = tmp_path / "a.wav", tmp_path / "b.wav"
