@@ -145,6 +145,7 @@ class AudioSource:
         self, block: int = BLOCK, start: int = 0, stop: int | None = None
     ) -> Iterator[tuple[int, np.ndarray]]:
         """Yield (first_frame, samples (channels, n)) in order, `block` frames at a time."""
+        block = _block_size(block)
         stop = self.frames if stop is None else min(stop, self.frames)
         pos = max(0, start)
         while pos < stop:
@@ -231,6 +232,8 @@ class ResampledAudio:
         """Streaming resample of the whole range (no seams): (first_frame, (channels, n)) blocks."""
         import soxr
 
+        block = _block_size(block)
+        start = max(0, int(start))
         stop = self.frames if stop is None else min(stop, self.frames)
         if start != 0 or self.source.sample_rate == self.sample_rate:
             pos = start
@@ -362,6 +365,12 @@ def _decode(p: Path, stream: int, target: Path) -> Task[AudioSource]:
         if not ok:
             tmp.unlink(missing_ok=True)
     return AudioSource(p, target, stream)
+
+
+def _block_size(block: int) -> int:
+    if int(block) != block or block < 1:
+        raise ValueError(f"block must be a positive number of frames, got {block!r}")
+    return int(block)
 
 
 def _clean(exc: BaseException, path: Path) -> str:

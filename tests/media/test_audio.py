@@ -156,6 +156,17 @@ def test_resampled_view_random_reads_equal_streaming(wav: Path):
         assert a.load(mono=True).shape == (1, RATE)
 
 
+def test_blocks_need_a_positive_size_and_label_clipped_starts(wav: Path):
+    with open_audio(wav) as a:
+        for view in (a, a.resampled(16000), a.resampled(RATE, mono=True)):
+            for bad in (0, -5):
+                with pytest.raises(ValueError, match="block"):
+                    next(iter(view.blocks(bad)))  # was an endless loop of empty blocks (or nothing)
+            first, data = next(iter(view.blocks(1000, start=-300)))  # starts before the file: clipped
+            assert first == 0
+            np.testing.assert_allclose(data, view.read(0, 1000), atol=1e-6)
+
+
 def test_decode_task_reports_progress_and_cancel_leaves_nothing(tmp_path: Path):
     p = tmp_path / "long.ogg"
     ffmpeg("-f", "lavfi", "-i", "sine=f=300:d=60:r=44100", "-ac", "2", "-c:a", "libvorbis", str(p))
