@@ -168,6 +168,8 @@ def sync_audio(
                 drift_ppm, lag, used = fit
                 details["drift_windows"] = used
                 details["drift_span"] = round(float(t1 - t0), 3)
+            else:
+                details["drift"] = f"not estimated: fewer than 3 of B's {window:g} s windows matched A"
         else:
             details["drift"] = f"not estimated: overlap {max(t1 - t0, 0):.1f} s < {min_drift_span:g} s"
     return SyncResult(float(lag), float(drift_ppm), confidence, "audio", details)

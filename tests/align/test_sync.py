@@ -88,6 +88,17 @@ def test_audio_of_unrelated_recordings_has_low_confidence(shared_data: Path):
     assert r.confidence < same.confidence / 2
 
 
+def test_unrelated_recordings_say_drift_was_not_estimated(shared_data: Path, tmp_path: Path):
+    # enough overlap for a drift estimate, but no window of B matches A: the result must not
+    # present 0 ppm as a measurement
+    files = sorted((shared_data / "ami").glob("*.wav"))
+    for name, chosen in (("a.wav", files[:2]), ("b.wav", files[2:4])):
+        sf.write(tmp_path / name, np.concatenate([sf.read(f, dtype="float32")[0] for f in chosen]), RATE)
+    r = sync_audio(tmp_path / "a.wav", tmp_path / "b.wav")
+    assert "drift_windows" not in r.details
+    assert r.details["drift"].startswith("not estimated")
+
+
 def test_av_lip_sync_of_grid_clip_and_shifted_audio(shared_data: Path, tmp_path: Path):
     clip = shared_data / "grid" / "swwp2s.mpg"
     own = sync_av(clip)
