@@ -60,7 +60,7 @@ class MediaError(ValueError):
 @dataclass
 class StreamInfo:
     index: int
-    kind: str  # "audio", "video", "subtitle", "data"
+    kind: str  # "audio", "video", "cover" (attached picture, e.g. album art), "subtitle", "data"
     codec: str
     duration: float | None = None
     sample_rate: int | None = None
@@ -147,6 +147,8 @@ def probe(path: str | os.PathLike[str], *, count_frames: bool = True, timeout: f
     streams = []
     for s in data.get("streams", []):
         kind = s.get("codec_type", "data")
+        if kind == "video" and (s.get("disposition") or {}).get("attached_pic"):
+            kind = "cover"  # album art / a thumbnail: one still image, not a video stream
         st = StreamInfo(
             index=int(s.get("index", len(streams))),
             kind=kind,

@@ -110,3 +110,21 @@ def test_features_repeated_kind_is_extracted_once(beep: Path, tmp_path: Path):
     assert main(["features", str(beep), "--kind", "rms,rms", "-o", str(out), "-q"]) == 0
     f = Features.load(out)
     assert f.kind == "rms" and f.names == ("rms",)
+
+
+def test_info_on_audio_with_cover_art_is_audio(beep: Path, tmp_path: Path, capsys):
+    import subprocess
+
+    cover = tmp_path / "cover.mp3"
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(beep), "-f", "lavfi", "-i",
+         "color=red:s=32x32:d=1", "-map", "0", "-map", "1:v", "-frames:v", "1", "-c:v", "mjpeg",
+         "-disposition:v", "attached_pic", str(cover)],
+        check=True,
+    )  # fmt: skip
+    assert main(["info", "--json", str(cover)]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["kind"] == "audio"  # an album cover is not a video stream (was: "video", 90000 fps)
+    assert [s["kind"] for s in d["streams"]] == ["audio", "cover"]
+    assert main(["info", str(cover)]) == 0
+    assert "stream 1: cover  mjpeg" in capsys.readouterr().out
