@@ -357,7 +357,15 @@ def _as_array(A: Any, name: str) -> np.ndarray:
     A = np.asarray(A)
     if not (np.issubdtype(A.dtype, np.number) or A.dtype == bool):
         raise ValueError(f"{name} must be numeric, not {A.dtype}")
+    if np.iscomplexobj(A):
+        raise ValueError(f"{name} must be real-valued, not {A.dtype}")
     return A
+
+
+def _as_tensor(A: Any, name: str) -> Any:
+    if A.is_complex():
+        raise ValueError(f"{name} must be real-valued, not {A.dtype}")
+    return A.detach()  # DTW's path is not differentiable; keeping the graph breaks .numpy()
 
 
 @dataclass
@@ -381,7 +389,7 @@ def _problem(X: Any, Y: Any, metric: str, keep_tensors: bool = False) -> _Proble
     if metric not in _METRICS:
         raise ValueError(f"unknown metric {metric!r}; known: {', '.join(_METRICS)}")
     tensors = keep_tensors and _is_tensor(X) and (Y is None or _is_tensor(Y))
-    conv = (lambda A, name: A) if tensors else _as_array
+    conv = _as_tensor if tensors else _as_array
     if Y is None:
         C = conv(X, "the cost matrix")
         if C.ndim != 2 or C.shape[0] == 0 or C.shape[1] == 0:

@@ -69,18 +69,25 @@ def sidecar(path: str | Path) -> Path:
 
 def _load(path: str | Path, what: str) -> np.ndarray:
     try:
-        return np.load(path, allow_pickle=False)
+        data = np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise
     except (ValueError, OSError) as exc:
         raise ValueError(f"{path}: cannot read {what} as .npy ({exc})") from None
+    if not isinstance(data, np.ndarray):  # an .npz archive loads as a lazy NpzFile
+        data.close()
+        raise ValueError(f"{path}: cannot read {what}: it is an .npz archive, not one .npy array")
+    return data
 
 
 def _times(path: str | Path, frames: int) -> np.ndarray | None:
     side = sidecar(path)
     if not side.is_file():
         return None
-    t = np.asarray(_load(side, "frame times"), dtype=np.float64)
+    t = _load(side, "frame times")
+    if not (np.issubdtype(t.dtype, np.number) and not np.iscomplexobj(t)):
+        raise ValueError(f"{side}: frame times must be numbers (seconds), not {t.dtype}")
+    t = t.astype(np.float64)
     if t.ndim != 1 or t.shape[0] != frames:
         raise ValueError(
             f"{side}: expected {frames} frame times (one per frame of {path}), got shape {t.shape}"
@@ -89,6 +96,8 @@ def _times(path: str | Path, frames: int) -> np.ndarray | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.output and Path(args.output).is_dir():
+        raise ValueError(f"{args.output}: is a directory; -o takes the CSV file to write")
     A = _load(args.a, "features")
     B = _load(args.b, "features")
     try:

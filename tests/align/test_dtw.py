@@ -477,6 +477,8 @@ def test_bad_input_raises_clear_errors():
         (lambda: dtw(np.zeros((3, 2)), np.zeros((9, 2)), step="asymmetric"), "no warping path"),
         (lambda: dtw(np.zeros((3, 2)), np.zeros((12, 2)), band=0, step="symmetricP2"), "no warping path"),
         (lambda: dtw(np.array(["a", "b"]), np.array(["a"])), "numeric"),
+        (lambda: dtw(X + 1j, Y), "X must be real"),  # the imaginary part was silently dropped
+        (lambda: dtw(np.ones((4, 4), complex)), "cost matrix must be real"),
     ]
     for call, message in cases:
         with pytest.raises(ValueError, match=message):

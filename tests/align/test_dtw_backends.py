@@ -85,6 +85,13 @@ def test_torch_tensor_inputs_and_dtypes():
     assert dtw(torch.from_numpy(X), torch.from_numpy(Y)).cost == ref.cost
     with pytest.raises(ValueError, match="float32 or float64"):
         dtw(X, Y, backend="torch", dtype=torch.float16)
+    # tensors that require grad (features from a model) and complex tensors
+    Xg = torch.from_numpy(X).requires_grad_()
+    assert dtw(Xg, torch.from_numpy(Y), backend="torch").cost == ref.cost
+    with pytest.raises(ValueError, match="X must be real"):
+        dtw(torch.from_numpy(X) * 1j, torch.from_numpy(Y) * 1j, backend="torch")
+    with pytest.raises(ValueError, match="cost matrix must be real"):
+        dtw(torch.ones(3, 4, dtype=torch.complex64), backend="torch")
 
 
 def test_batch_equals_one_by_one():

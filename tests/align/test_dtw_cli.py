@@ -99,3 +99,12 @@ def test_bad_inputs(pair, tmp_path):
         call([folder / "A.npy", folder / "B.npy", "-o", folder / "x.csv"])
     with pytest.raises(SystemExit):
         call([folder / "A.npy", folder / "B.npy", "--step", "diagonal"])
+    np.savez(folder / "Z.npz", a=A)
+    with pytest.raises(ValueError, match=r"Z\.npz: .*\.npz archive"):
+        call([folder / "Z.npz", folder / "B.npy"])
+    np.save(folder / "A.times.npy", np.arange(len(A), dtype=float))
+    np.save(folder / "B.times.npy", np.array(["x"] * len(B)))
+    with pytest.raises(ValueError, match=r"B\.times\.npy: frame times must be numbers"):
+        call([folder / "A.npy", folder / "B.npy", "-o", folder / "y.csv"])
+    with pytest.raises(ValueError, match="is a directory"):  # before a possibly long alignment
+        call([folder / "A.npy", folder / "B.npy", "-o", folder])
