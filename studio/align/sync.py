@@ -87,7 +87,7 @@ def xcorr_offset(
     c = np.fft.irfft(np.fft.rfft(a, size) * np.conj(np.fft.rfft(b, size)), size)
     lo, hi = -(len(b) - 1), len(a) - 1
     if max_lag is not None:
-        k = int(np.ceil(max_lag / hop))
+        k = _lag_frames(max_lag, hop, max(len(a), len(b)))
         lo, hi = max(lo, -k), min(hi, k)
     lags = np.arange(lo, hi + 1)
     overlap = np.minimum(len(a), len(b) + lags) - np.maximum(0, lags)
@@ -101,6 +101,13 @@ def xcorr_offset(
     # rivals found on a small overlap are weighed down (their correlation is mostly chance)
     shrunk = np.where(np.isfinite(vals), vals * np.sqrt(np.maximum(overlap, 0) / overlap.max()), -np.inf)
     return (lags[k] + frac) * hop, peak, _confidence(shrunk, k) * min(1.0, peak) / max(float(shrunk[k]), 1e-9)
+
+
+def _lag_frames(max_offset: float, hop: float, limit: int) -> int:
+    """``max_offset`` seconds as a whole number of frames, at most ``limit`` (inf: ``limit``)."""
+    if not (max_offset >= 0):  # also NaN
+        raise ValueError(f"max_offset must be a number of seconds >= 0, not {max_offset!r}")
+    return int(min(np.ceil(max_offset / hop), limit))
 
 
 def _parabola(vals: np.ndarray, k: int) -> float:
@@ -257,7 +264,7 @@ def sync_av(
     counts = np.bincount(cell, minlength=frames)
     energy_grid = sums / np.maximum(counts, 1)
     n_min = max(4, int(min_overlap * min(faces, frames)))
-    k = int(np.ceil(max_offset / hop))
+    k = _lag_frames(max_offset, hop, max(len(motion), frames))
     lags = np.arange(-k, k + 1)
     vals = pearson_lags(motion, energy_grid, lags, n_min)
     best = int(np.argmax(vals))
@@ -270,7 +277,7 @@ def sync_av(
     frac = _parabola(vals, best)
     overlap = np.minimum(len(motion), frames + lags) - np.maximum(0, lags)
     weight = np.sqrt(np.maximum(overlap, 0) / overlap.max())
-    shrunk = np.where(np.isfinite(vals), vals * weight, -np.inf)
+    shrunk = np.where(np.isfinite(vals), np.where(np.isfinite(vals), vals, 0.0) * weight, -np.inf)
     confidence = _confidence(shrunk, best) * min(1.0, peak) / max(float(shrunk[best]), 1e-9)
     # motion value i sits at video time mouth.times[i]; energy cell j at j * hop (audio time)
     lag = (lags[best] + frac) * hop + float(mouth.times[0])
@@ -319,7 +326,7 @@ def run_cli(args: Any) -> int:
     if args.method == "audio":
         result = sync_audio(args.a, args.b, max_offset=args.max_offset, drift=not args.no_drift)
     else:
-        result = sync_av(args.a, args.b, max_offset=args.max_offset or 2.0)
+        result = sync_av(args.a, args.b, max_offset=2.0 if args.max_offset is None else args.max_offset)
     if args.json:
         json.dump(result.to_dict(), sys.stdout, indent=2)
         print()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +39,10 @@ def test_xcorr_offset_finds_a_fractional_lag():
     assert peak > 0.5 and conf > 0.3
     with pytest.raises(ValueError, match="too short"):
         xcorr_offset(a[:2], b, 0.01)
+    for bad in (-1.0, float("nan")):  # were "argmax of an empty sequence" / "cannot convert NaN"
+        with pytest.raises(ValueError, match="max_offset must be"):
+            xcorr_offset(a, b, 0.01, max_lag=bad)
+    assert xcorr_offset(a, b, 0.01, max_lag=float("inf"))[0] == lag  # inf: every lag
 
 
 def test_pearson_lags_is_each_overlap_correlation():
@@ -103,6 +108,11 @@ def test_av_lip_sync_of_grid_clip_and_shifted_audio(shared_data: Path, tmp_path:
     clip = shared_data / "grid" / "swwp2s.mpg"
     own = sync_av(clip)
     assert own.offset == pytest.approx(0.0, abs=0.08)  # GRID clips are in sync (two video frames)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # lags past the clip's ends are skipped without NaN warnings
+        assert sync_av(clip, max_offset=float("inf")).offset == own.offset
+    with pytest.raises(ValueError, match="max_offset must be"):
+        sync_av(clip, max_offset=-1.0)
     x = open_audio(clip).load(RATE, mono=True)[0]
     for delay in (0.2, -0.2, 1.0):
         b = tmp_path / "b.wav"
