@@ -671,8 +671,10 @@ def dtw_task(
             open_end=open_end, backend=be, device=device, dtype=dtype,
         ))  # fmt: skip
     win = _window(n, m, band, window)
-    if anchors is not None:
-        a = _check_anchors(anchors, win)
+    a = None if anchors is None else _check_anchors(anchors, win)
+    if a is not None and len(a):
+        if return_matrix:
+            raise ValueError("return_matrix is not available with anchors (each segment is solved apart)")
         raw = yield from _anchored_task(prob, pattern, win, a, open_begin, open_end, be, device, dtype)
     else:
         raw = yield from _exact_task(

@@ -447,6 +447,13 @@ def test_anchor_with_open_ends_and_band():
 
 
 # --- bad input -----------------------------------------------------------------------------
+def test_empty_anchors_are_no_anchors():
+    rng = np.random.default_rng(7)
+    X, Y = rng.standard_normal((9, 2)), rng.standard_normal((12, 2))
+    plain, empty = dtw(X, Y, return_matrix=True), dtw(X, Y, anchors=[], return_matrix=True)
+    assert empty.cost == plain.cost and np.array_equal(empty.accumulated, plain.accumulated)
+
+
 def test_bad_input_raises_clear_errors():
     X = np.zeros((5, 3))
     Y = np.ones((6, 3))
@@ -474,6 +481,7 @@ def test_bad_input_raises_clear_errors():
         (lambda: dtw(X, Y, anchors=[(9, 1)]), "outside"),
         (lambda: dtw(X, Y, anchors=[(3, 4), (2, 5)]), "sorted"),
         (lambda: dtw(X, Y, anchors=[(0.5, 1)]), "integer pairs"),
+        (lambda: dtw(X, Y, anchors=[(2, 3)], return_matrix=True), "return_matrix"),  # was None
         (lambda: dtw(np.zeros((3, 2)), np.zeros((9, 2)), step="asymmetric"), "no warping path"),
         (lambda: dtw(np.zeros((3, 2)), np.zeros((12, 2)), band=0, step="symmetricP2"), "no warping path"),
         (lambda: dtw(np.array(["a", "b"]), np.array(["a"])), "numeric"),
