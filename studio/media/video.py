@@ -48,6 +48,7 @@ import json
 import os
 import threading
 import weakref
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -116,7 +117,7 @@ class _Index:
 
     @classmethod
     def load(cls, source: Path) -> _Index:
-        with np.load(source, allow_pickle=False) as z:
+        with open(source, "rb") as f, np.load(f, allow_pickle=False) as z:  # closed even when damaged
             meta = json.loads(str(z["meta"]))
             return cls(meta.pop("mode"), z["pts"], z["times"], z["key"], z["seek"], meta)
 
@@ -783,8 +784,8 @@ def open_video_task(path: str | os.PathLike[str], stream: int = 0, **options: An
     if cached.exists():
         try:
             ix = _Index.load(cached)
-        except (OSError, ValueError, KeyError, json.JSONDecodeError):
-            ix = None  # a damaged cache entry: rebuild it
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+            ix = None  # a damaged cache entry (a truncated zip too): rebuild it
     if ix is None:
         ix = yield from _build_index(p, stream)
         ix.save(cached)
