@@ -293,7 +293,10 @@ def open_audio_task(path: str | os.PathLike[str], stream: int = 0) -> Task[Audio
             source.close()  # libsndfile recognised another format (mp3, ogg) by content: decode it
     cached = cache_dir("audio") / f"{file_key(p, _DECODE_VERSION, stream)}.w64"
     if cached.exists():
-        return AudioSource(p, cached, stream)
+        try:
+            return AudioSource(p, cached, stream)
+        except MediaError:  # a damaged cache entry: decode again
+            cached.unlink(missing_ok=True)
     source = yield from _decode(p, stream, cached)
     return source
 

@@ -97,6 +97,16 @@ def test_compressed_audio_is_decoded_once_into_the_cache(wav: Path, tmp_path: Pa
     assert sorted(cache_dir("audio").iterdir()) == before
 
 
+def test_a_damaged_cached_decode_is_decoded_again(wav: Path, tmp_path: Path):
+    p = tmp_path / "t.ogg"
+    ffmpeg("-i", str(wav), "-c:a", "libvorbis", str(p))
+    with open_audio(p) as a:
+        x, cached = a.read(), a.data_path
+    cached.write_bytes(cached.read_bytes()[:20])  # e.g. damaged on disk: not even a header
+    with open_audio(p) as b:
+        np.testing.assert_array_equal(b.read(), x)
+
+
 @pytest.mark.parametrize(
     "suffix, vcodec, acodec",
     [
