@@ -65,7 +65,7 @@ from studio.tasks.base import Progress, Task, run
 
 __all__ = ["VideoSource", "open_video", "open_video_task", "DEFAULT_CACHE_BYTES"]
 
-_INDEX_VERSION = "video-index-v1"
+_INDEX_VERSION = "video-index-v2"  # v2: "turns" (display rotation)
 DEFAULT_CACHE_BYTES = 256 << 20
 _NO_PTS = np.iinfo(np.int64).min
 _TOLERANCE = 1e-6  # seconds: float round-off allowed when comparing a time with frame times
@@ -74,6 +74,7 @@ _STEP_BACK = 12  # frames kept on the way when stepping backward
 _CHECK_FRAMES = 12  # frames checked at the head and at the tail of an index built by demuxing
 _BT601 = (2, 5, 6)  # AVCOL_SPC_UNSPECIFIED, BT470BG, SMPTE170M
 PACKETS, DECODED = "packets", "decoded"
+_ROTATE = {1: cv2.ROTATE_90_COUNTERCLOCKWISE, 2: cv2.ROTATE_180, 3: cv2.ROTATE_90_CLOCKWISE}
 
 
 # -- the frame index -----------------------------------------------------------------------------
@@ -264,8 +265,26 @@ def _build_index(p: Path, stream: int) -> Task[_Index]:
             ix = None
     if ix is None:
         ix = yield from _decode_index(p, meta, len(rows))
+    ix.meta["turns"] = _turns(p, ix.meta["stream_index"])
     yield Progress(1.0, f"indexed {ix.n} frames of {p.name}")
     return ix
+
+
+def _turns(p: Path, stream_index: int) -> int:
+    """Quarter turns counter-clockwise that show the picture upright (a phone's display matrix), as
+    players and ffmpeg apply them; 0 when there is none or no frame decodes."""
+    try:
+        with av.open(str(p), metadata_errors="replace") as c:
+            s = next(s for s in c.streams if s.index == stream_index)
+            for n, pkt in enumerate(c.demux(s)):
+                frames = _decode_packet(pkt)
+                if frames:
+                    return round(float(getattr(frames[0], "rotation", 0) or 0) / 90) % 4
+                if n > 200:
+                    break
+    except (av.error.FFmpegError, OSError, EOFError, StopIteration):
+        pass
+    return 0
 
 
 def _origin_us(p: Path, video_start_us: int) -> int:
@@ -349,13 +368,17 @@ def _decode_index(p: Path, meta: dict[str, Any], expected: int) -> Task[_Index]:
 
 
 # -- decoding --------------------------------------------------------------------------------------
-def _to_rgb(frame: Any, size: tuple[int, int] | None = None) -> np.ndarray:
+def _to_rgb(frame: Any, size: tuple[int, int] | None = None, turns: int = 0) -> np.ndarray:
+    """RGB uint8 (H, W, 3) of a decoded frame, turned upright (`turns`), resized to `size` (W, H)."""
     w, h = frame.width, frame.height
     fast = frame.format.name == "yuv420p" and not (w | h) & 1 and frame.colorspace in _BT601
     if fast and frame.color_range != 2:  # BT.601 limited-range 4:2:0: OpenCV converts it 2x faster
         rgb = cv2.cvtColor(frame.to_ndarray(), cv2.COLOR_YUV2RGB_I420)
     else:
         rgb = frame.to_ndarray(format="rgb24")
+    if turns:
+        rgb = cv2.rotate(rgb, _ROTATE[turns])
+        w, h = (h, w) if turns % 2 else (w, h)
     if size is not None and size != (w, h):
         rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
     return rgb
@@ -524,6 +547,7 @@ class _Engine:
 
     def __init__(self, path: Path, ix: _Index, cache_bytes: int, readahead: int) -> None:
         self.path, self.ix = path, ix
+        self.turns = int(ix.meta.get("turns", 0))  # quarter turns that show frames upright
         self.cursor = _Cursor(path, ix, threads=True)
         # re-entrant: a finalizer run by the garbage collector in the worker thread must not deadlock
         self.lock = threading.RLock()  # cache and request state
@@ -570,14 +594,15 @@ class _Engine:
         back = last is not None and last - _STEP_BACK <= i < last
 
         def keep_frame(idx: int, f: Any) -> None:
-            self._put((idx, size), _to_rgb(f, size))
+            self._put((idx, size), _to_rgb(f, size, self.turns))
 
         with self.decode_lock:
             with self.lock:
                 hit = self._cached(key)  # the worker may have made it meanwhile
             if hit is not None:
                 return hit
-            rgb = _to_rgb(self.cursor.goto(i, (i - _STEP_BACK, keep_frame) if back else None), size)
+            frame = self.cursor.goto(i, (i - _STEP_BACK, keep_frame) if back else None)
+            rgb = _to_rgb(frame, size, self.turns)
         self._put(key, rgb)
         return rgb
 
@@ -605,7 +630,7 @@ class _Engine:
                     continue
                 try:
                     r = cur.next()
-                    rgb = None if r is None or (r[0], size) in self.cache else _to_rgb(r[1], size)
+                    rgb = None if r is None or (r[0], size) in self.cache else _to_rgb(r[1], size, self.turns)
                 except Exception:  # a background thread must not die loudly: the foreground reports it
                     r = None
             with self.lock:
@@ -630,7 +655,8 @@ class _Engine:
 class VideoSource:
     """One video stream of a file, frame-exact. Thread-safe; use as a context manager or `close()`.
 
-    Frames are RGB uint8 arrays (height, width, 3), read-only when they come from the cache.
+    Frames are RGB uint8 arrays (height, width, 3), read-only when they come from the cache, turned
+    upright as players show them (a phone video's display rotation; `width`/`height` likewise).
     `scale` (0 < scale <= 1) decodes at a reduced size (thumbnails, features).
     """
 
@@ -648,7 +674,9 @@ class VideoSource:
         self.frame_count: int = index.n
         self.timestamps: np.ndarray = index.times.copy()  # presentation time of every frame (media s)
         self.timestamps.flags.writeable = False
-        self.width, self.height = int(meta["width"]), int(meta["height"])
+        self.width, self.height = int(meta["width"]), int(meta["height"])  # as shown (upright)
+        if int(meta.get("turns", 0)) % 2:
+            self.width, self.height = self.height, self.width
         self.codec: str = str(meta["codec"])
         self.start_time: float = meta["origin_us"] / 1e6  # media time 0 in the file's clock (module doc)
         self.index_mode: str = index.mode  # "packets" (demuxed) or "decoded" (decode pass; module doc)
@@ -725,9 +753,10 @@ class VideoSource:
         if not indexes:
             return
         cur = _Cursor(self.path, self._ix, threads=True)  # a decoder of its own
+        turns = int(self._ix.meta.get("turns", 0))
         try:
             for i in indexes:
-                yield i, _to_rgb(cur.goto(i), size)
+                yield i, _to_rgb(cur.goto(i), size, turns)
         finally:
             cur.close()
 

@@ -359,6 +359,26 @@ def test_damaged_index_entries_of_every_kind_are_rebuilt(tmp_path: Path) -> None
             assert v.frame_count == 20
 
 
+@pytest.mark.parametrize("rotate, turns", [(90, 1), (180, 2), (270, 3)])
+def test_rotated_phone_video_is_shown_upright(tmp_path: Path, rotate: int, turns: int) -> None:
+    plain, rotated = tmp_path / "plain.mp4", tmp_path / f"rot{rotate}.mp4"
+    make_index_video(plain, 12, 25, size=(160, 96), texture=False)
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(plain), "-c", "copy",
+                    "-metadata:s:v:0", f"rotate={rotate}", str(rotated)], check=True)  # fmt: skip
+    shown = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(rotated), "-frames:v", "1",
+                            "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], capture_output=True, check=True).stdout  # fmt: skip
+    with open_video(rotated) as v:
+        upright = (96, 160) if turns % 2 else (160, 96)
+        assert (v.width, v.height) == upright  # as players (and ffmpeg) show it
+        first = v.frame(0)
+        assert first.shape == (upright[1], upright[0], 3)
+        assert np.abs(first.astype(int) - np.frombuffer(shown, np.uint8).reshape(first.shape)).mean() < 2
+        for i in (5, 11, 3):
+            assert read_index(np.rot90(v.frame(i), -turns)) == i
+        assert v.frame(4, scale=0.5).shape == (upright[1] // 2, upright[0] // 2, 3)
+        assert [read_index(np.rot90(rgb, -turns)) for _, _, rgb in v.frames(0, 4)] == [0, 1, 2, 3]
+
+
 def test_open_task_reports_progress_and_can_be_cancelled(videos: dict[str, Path]) -> None:
     progress: list[Progress] = []
     v = run(open_video_task(videos["mpeg1.mpg"]), on_progress=progress.append)
