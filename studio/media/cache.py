@@ -24,7 +24,14 @@ def cache_dir(*parts: str) -> Path:
 
         base = Path(platformdirs.user_cache_dir("studio", appauthor=False))
     path = base.joinpath(*parts)
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        # a read-only or full home folder must not stop media from opening: use a private temp folder
+        import tempfile
+
+        path = Path(tempfile.gettempdir(), f"studio-cache-{os.getuid()}").joinpath(*parts)
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
     return path
 
 

@@ -253,7 +253,8 @@ class Envelope:
                 data = self._raw_sf.read(b - a, dtype="int16", always_2d=True)
             if data.shape[0] == b - a:
                 return np.ascontiguousarray(data.T), _INT16_SCALE
-        return self.source.read(a, b), None
+        x = self.source.read(a, b)
+        return (x if np.isfinite(x).all() else _finite(x)), None
 
     def _pack(
         self, edges: np.ndarray, mins: np.ndarray, maxs: np.ndarray, channel: int | None
@@ -279,6 +280,11 @@ class Envelope:
 # -- building ------------------------------------------------------------------------------------
 
 
+def _finite(x: np.ndarray) -> np.ndarray:
+    """NaN (a damaged float file) draws as silence, ±inf as full scale: a line can always be drawn."""
+    return np.nan_to_num(x, nan=0.0, posinf=1.0, neginf=-1.0)
+
+
 class _Pyramid:
     """Fills level 0 from consecutive blocks (any sizes), then derives the coarser levels."""
 
@@ -290,6 +296,8 @@ class _Pyramid:
 
     def add(self, block: np.ndarray) -> None:
         """`block`: (channels, n), contiguous frames following the previous block."""
+        if block.dtype.kind == "f" and not np.isfinite(block).all():
+            block = _finite(block)
         if self.carry is not None:
             block = np.concatenate([self.carry, block], axis=1)
             self.carry = None

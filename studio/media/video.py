@@ -708,6 +708,8 @@ class VideoSource:
     # -- time ↔ frame ----------------------------------------------------------------------------
     def index_at(self, t: float) -> int:
         """The frame shown at media time t: the last frame with time <= t, clamped to [0, n-1]."""
+        if not np.isfinite(t):
+            raise ValueError(f"time must be a finite number of seconds, got {t!r} ({self.path})")
         i = int(np.searchsorted(self.timestamps, t + _TOLERANCE, side="right")) - 1
         return min(max(i, 0), self.frame_count - 1)
 

@@ -300,3 +300,13 @@ def test_file_that_disappears_or_shrinks_while_open(wav: Path, tmp_path: Path):
     with pytest.raises(MediaError, match=str(p)):
         b.read(0, RATE)
     b.close()
+
+
+def test_unwritable_cache_folder_falls_back_to_a_temp_folder(tmp_path: Path, monkeypatch, wav: Path):
+    blocked = tmp_path / "file_not_folder"
+    blocked.write_text("x")
+    monkeypatch.setenv("STUDIO_CACHE_DIR", str(blocked / "cache"))
+    p = tmp_path / "t.ogg"
+    ffmpeg("-i", str(wav), "-c:a", "libvorbis", str(p))
+    with open_audio(p) as a:
+        assert a.decoded and not str(a.data_path).startswith(str(blocked))

@@ -241,3 +241,21 @@ def test_resampled_view_streams_blocks(tmp_path: Path):
         np.testing.assert_allclose(lo, blo, atol=1e-5)
         np.testing.assert_allclose(hi, bhi, atol=1e-5)
         assert envelope_path(view) != envelope_path(src)
+
+
+def test_nan_and_inf_samples_never_reach_the_drawn_line(tmp_path):
+    from studio.media.envelope import envelope
+
+    x = np.zeros((2, 48000), np.float32)
+    x[0, 1000] = np.nan
+    x[1, 2000] = np.inf
+    x[0, 30000] = 0.5
+    p = tmp_path / "damaged.wav"
+    sf.write(p, x.T, 48000, subtype="FLOAT")
+    with open_audio(p) as a:
+        env = envelope(a)
+        for t1 in (1.0, 0.05):  # a pyramid level and raw samples
+            _, values = env.query(0.0, t1, 200)
+            assert np.isfinite(values).all()
+        _, values = env.query(0.0, 1.0, 200, channel=0)
+        assert values.max() == pytest.approx(0.5)

@@ -470,3 +470,10 @@ def test_file_deleted_while_open(tmp_path: Path) -> None:
             list(v.frames())
     finally:
         v.close()
+
+
+def test_index_at_refuses_nan(tmp_path):
+    p = tmp_path / "n.mp4"
+    make_index_video(p, 5, 25)
+    with open_video(p) as v, pytest.raises(ValueError, match="finite"):
+        v.index_at(float("nan"))
