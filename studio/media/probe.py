@@ -167,8 +167,13 @@ def probe(path: str | os.PathLike[str], *, count_frames: bool = True, timeout: f
         streams.append(st)
     if count_frames and any(s.kind == "video" and s.frames is None for s in streams):
         _count_packets(p, ffprobe, streams, timeout)
-    if not streams:
-        raise MediaError(p, "has no audio or video stream")
+    if not any(s.kind in ("audio", "video") for s in streams):
+        # random or text bytes can pass as a subtitle format (ffmpeg's lrc, microdvd, ...)
+        seen = ", ".join(f"{s.kind} ({s.codec})" for s in streams) or "no streams"
+        raise MediaError(
+            p,
+            f"is not a media file: no audio or video stream (ffmpeg reads it as {fmt.get('format_name', '?')}: {seen})",
+        )
     return MediaInfo(
         path=str(p),
         container=fmt.get("format_name", "?"),

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -73,7 +74,7 @@ def test_bad_input_exits_1_with_one_line(tmp_path, setup, args, message):
             "corrupt.studio": b"{nope",
             "a.unknownext": b"x",
             "empty.wav": b"",
-            "noise.mp4": os.urandom(4000),
+            "noise.mp4": random.Random(0).randbytes(4000),
         }
         (tmp_path / setup).write_bytes(content[setup])
     r = run(*args, cwd=tmp_path)

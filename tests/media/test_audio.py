@@ -310,3 +310,9 @@ def test_unwritable_cache_folder_falls_back_to_a_temp_folder(tmp_path: Path, mon
     ffmpeg("-i", str(wav), "-c:a", "libvorbis", str(p))
     with open_audio(p) as a:
         assert a.decoded and not str(a.data_path).startswith(str(blocked))
+
+
+def test_text_that_ffmpeg_reads_as_subtitles_is_not_media(tmp_path: Path):
+    p = tmp_path / "lyrics.mp4"
+    p.write_text("[00:01.00]first line\n[00:02.50]second line\n")
+    assert "no audio or video stream" in error_for(p)
