@@ -8,8 +8,9 @@ parts per million: ``ta ≈ offset + tb · (1 + drift_ppm·1e-6)``.
 **Audio ↔ audio** (`sync_audio`):
 
 1. *Offset*: both files are analysed at 16 kHz mono into onset-strength envelopes (100 frames/s,
-   `studio.media.features`); their normalised cross-correlation (FFT, each lag divided by its
-   overlap so large lags are not penalised) peaks at the offset; a parabola through the peak and its
+   `studio.media.features`); the Pearson correlation of their overlapping parts at every lag
+   (products by one FFT, means and variances of each overlap by cumulative sums, so large lags are
+   not penalised and a loud passage does not pull the result) peaks at the offset; a parabola through the peak and its
    neighbours gives sub-frame precision. Onset envelopes are used rather than raw samples because
    they survive different microphones, gains, rooms and codecs, and make the search over minutes of
    lag cheap.
@@ -75,9 +76,10 @@ def xcorr_offset(
 ) -> tuple[float, float, float]:
     """The lag (seconds) at which ``b`` shifted right best matches ``a``: ``a[i] ≈ b[i - lag/hop]``.
 
-    Returns (lag, peak correlation, confidence). Each lag's correlation is divided by its overlap
-    (a mean of products of z-scores, i.e. a correlation coefficient); lags whose overlap is under
-    `min_overlap` of the shorter signal are not considered.
+    Returns (lag, peak correlation, confidence). Each lag's value is the Pearson correlation of the
+    two overlapping parts (their own means and variances, from cumulative sums; the products from
+    one FFT), so it lies in [-1, 1] and a loud passage in one overlap does not favour its lag; lags
+    whose overlap is under `min_overlap` of the shorter signal are not considered.
     """
     a, b = _z(a), _z(b)
     if len(a) < 4 or len(b) < 4:
@@ -90,8 +92,10 @@ def xcorr_offset(
         k = _lag_frames(max_lag, hop, max(len(a), len(b)))
         lo, hi = max(lo, -k), min(hi, k)
     lags = np.arange(lo, hi + 1)
-    overlap = np.minimum(len(a), len(b) + lags) - np.maximum(0, lags)
-    vals = c[lags % size] / np.maximum(overlap, 1)
+    start = np.maximum(0, lags)  # overlap in a: [start, stop); in b: [start - lag, stop - lag)
+    stop = np.minimum(len(a), len(b) + lags)
+    overlap = stop - start
+    vals = _overlap_pearson(a, b, lags, start, stop, c[lags % size])
     vals[overlap < max(4, min_overlap * min(len(a), len(b)))] = -np.inf
     k = int(np.argmax(vals))
     peak = float(vals[k])
@@ -101,6 +105,24 @@ def xcorr_offset(
     # rivals found on a small overlap are weighed down (their correlation is mostly chance)
     shrunk = np.where(np.isfinite(vals), vals * np.sqrt(np.maximum(overlap, 0) / overlap.max()), -np.inf)
     return (lags[k] + frac) * hop, peak, _confidence(shrunk, k) * min(1.0, peak) / max(float(shrunk[k]), 1e-9)
+
+
+def _overlap_pearson(
+    a: np.ndarray, b: np.ndarray, lags: np.ndarray, start: np.ndarray, stop: np.ndarray, sab: np.ndarray
+) -> np.ndarray:
+    """Pearson r of a[start:stop] and b[start-lag:stop-lag] for every lag, given their dot products."""
+    ca, cb = np.concatenate([[0.0], np.cumsum(a)]), np.concatenate([[0.0], np.cumsum(b)])
+    ca2, cb2 = np.concatenate([[0.0], np.cumsum(a * a)]), np.concatenate([[0.0], np.cumsum(b * b)])
+    n = np.maximum(stop - start, 1).astype(np.float64)
+    lo_b, hi_b = np.clip(start - lags, 0, len(b)), np.clip(stop - lags, 0, len(b))
+    lo_a, hi_a = np.clip(start, 0, len(a)), np.clip(stop, 0, len(a))
+    sa, sa2 = ca[hi_a] - ca[lo_a], ca2[hi_a] - ca2[lo_a]
+    sb, sb2 = cb[hi_b] - cb[lo_b], cb2[hi_b] - cb2[lo_b]
+    cov = n * sab - sa * sb
+    var = np.maximum(n * sa2 - sa * sa, 0.0) * np.maximum(n * sb2 - sb * sb, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = np.where(var > 1e-12 * n**4, cov / np.sqrt(var), 0.0)
+    return np.clip(r, -1.0, 1.0)
 
 
 def _lag_frames(max_offset: float, hop: float, limit: int) -> int:

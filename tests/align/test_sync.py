@@ -163,3 +163,16 @@ def test_cli_json_and_warp(shared_data: Path, tmp_path: Path, capsys):
     assert "B time + offset = A time" in capsys.readouterr().out
     assert main(["sync", str(a), str(tmp_path / "missing.wav")]) == 1
     assert "missing.wav: no such file" in capsys.readouterr().err
+
+
+def test_xcorr_values_are_the_pearson_correlation_of_each_overlap():
+    rng = np.random.default_rng(3)
+    a = np.cumsum(rng.standard_normal(300)) + np.linspace(
+        0, 40, 300
+    )  # drifting level: global z-scores mislead
+    b = a[40:200] * 0.3 + rng.standard_normal(160) * 0.5
+    lag, peak, _ = xcorr_offset(a, b, hop=1.0)
+    assert lag == pytest.approx(40, abs=0.5)
+    lags = np.arange(-159, 300)
+    direct = pearson_lags(a, b, lags, min_overlap=40)
+    assert peak == pytest.approx(np.max(direct), abs=1e-9) and peak <= 1.0
