@@ -82,7 +82,7 @@ def dtw_torch_task(
     import torch
 
     from . import _dtw_numba as K
-    from .dtw import _end_column, _no_path, _Problem, _Raw
+    from .dtw import _end_column, _no_path, _overflow, _Problem, _Raw
 
     if isinstance(probs, _Problem):
         probs = [probs]
@@ -229,7 +229,7 @@ def dtw_torch_task(
         j_end = _end_column(last_np[bi], int(lo[n - 1]), int(hi[n - 1]), m, open_end)
         cost = float(last_np[bi, j_end])
         if not math.isfinite(cost):
-            raise _no_path() if B == 1 else _no_path(f"pair {bi} of the batch")
+            raise _overflow(probs[bi]) or (_no_path() if B == 1 else _no_path(f"pair {bi} of the batch"))
         path = K.backtrack(codes_np[bi], doff, dlo, True, n - 1, j_end, mpi, mpj, sstart, sci, scj)
         if path.shape[0] == 0 or path[0, 0] != 0 or (not open_begin and path[0, 1] != 0):
             raise RuntimeError("DTW backtracking failed (corrupt step codes)")  # pragma: no cover

@@ -491,6 +491,19 @@ def _no_path(what: str = "") -> ValueError:
     )  # fmt: skip
 
 
+def _overflow(prob: _Problem) -> ValueError | None:
+    """An infinite total cost from finite but huge local costs is an overflow, not a missing path."""
+    if prob.C is not None:
+        top = float(np.abs(prob.C[np.isfinite(prob.C)]).max(initial=0.0))
+        big, what = top, f"local costs up to {top:.3g}"
+    else:
+        top = max(float(np.abs(prob.X).max(initial=0.0)), float(np.abs(prob.Y).max(initial=0.0)))
+        big, what = top * top * prob.X.shape[1] * 4, f"feature values up to {top:.3g}"
+    if big * (prob.n + prob.m) * 2 < 1e300:
+        return None
+    return ValueError(f"the DTW cost overflows float64 ({what}): scale or standardise the features")
+
+
 def _numba_task(
     prob: _Problem, pattern: StepPattern, win: Window, open_begin: bool, open_end: bool,
     start_value: float, keep_acc: bool,
@@ -541,7 +554,7 @@ def _numba_task(
     j_end = _end_column(last, lo[n - 1], hi[n - 1], m, open_end)
     cost = float(last[j_end])
     if not math.isfinite(cost):
-        raise _no_path()
+        raise _overflow(prob) or _no_path()
     mpi, mpj, sstart, sci, scj, _ = pattern.arrays()
     path = K.backtrack(codes, roff, lo, False, n - 1, j_end, mpi, mpj, sstart, sci, scj)
     if path.shape[0] == 0 or path[0, 0] != 0 or (not open_begin and path[0, 1] != 0):

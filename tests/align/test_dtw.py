@@ -497,3 +497,13 @@ def test_bad_input_raises_clear_errors():
         StepPattern("bad", ((0, 0, ((0, 0, 1.0),)),))
     with pytest.raises(ValueError, match="positive"):
         StepPattern("bad", ((1, 1, ((0, 0, 0.0),)),))
+
+
+def test_overflowing_costs_are_reported_as_overflow_not_as_a_missing_path():
+    X = np.full((50, 3), 1e160)
+    for backend in ("numba", "torch"):
+        with pytest.raises(ValueError, match="overflows float64 \\(feature values up to 1e\\+160\\)"):
+            dtw(X, -X, backend=backend)
+    C = np.full((40, 40), 1e307)
+    with pytest.raises(ValueError, match="overflows float64 \\(local costs up to 1e\\+307\\)"):
+        dtw(C)
