@@ -233,6 +233,23 @@ def _progress_printer(what: str, *, quiet: bool) -> Any:
     return show
 
 
+# --- cache ---------------------------------------------------------------------------------
+def cmd_cache(args: argparse.Namespace) -> int:
+    from .media import cache
+
+    root = cache.cache_dir()
+    if args.clear:
+        freed = cache.clear()
+        print(f"{root}: removed {freed / 2**20:.1f} MB")
+        return 0
+    sizes = cache.usage()
+    total = sum(b for _, b in sizes.values())
+    print(f"{root}: {total / 2**20:.1f} MB (limit {cache.max_bytes() / 2**30:g} GB, $STUDIO_CACHE_MAX_GB)")
+    for kind, (n, b) in sorted(sizes.items()):
+        print(f"  {kind:<10} {n:5d} files  {b / 2**20:10.1f} MB")
+    return 0
+
+
 # --- convert -------------------------------------------------------------------------------
 def format_options(fn: Any) -> dict[str, Any]:
     """The options a format's reader or writer takes (its named parameters with defaults)."""
@@ -441,6 +458,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     sync.add_parser(sub)
     dtw_cli.add_parser(sub)
+
+    cache = sub.add_parser(
+        "cache",
+        help="show or clear the cache of decoded audio, envelopes and frame indexes",
+        description="Decoded audio, waveform envelopes and video frame indexes are cached (keyed by file "
+        "identity) so a reopen is instant. Least recently used entries go when the cache outgrows "
+        "$STUDIO_CACHE_MAX_GB (default 20). The folder is $STUDIO_CACHE_DIR or the user cache folder.",
+    )
+    cache.add_argument("--clear", action="store_true", help="delete every entry")
+    cache.set_defaults(func=cmd_cache)
 
     fm = sub.add_parser("formats", help="list the formats Studio reads and writes")
     fm.add_argument("--json", action="store_true")

@@ -40,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from studio.media.cache import cache_dir, file_key
+from studio.media.cache import cache_dir, file_key, prune, touch
 from studio.media.probe import MediaError, check_media_file, probe
 from studio.tasks.base import Progress, Task, run
 
@@ -293,6 +293,7 @@ def open_audio_task(path: str | os.PathLike[str], stream: int = 0) -> Task[Audio
             source.close()  # libsndfile recognised another format (mp3, ogg) by content: decode it
     cached = cache_dir("audio") / f"{file_key(p, _DECODE_VERSION, stream)}.w64"
     if cached.exists():
+        touch(cached)
         try:
             return AudioSource(p, cached, stream)
         except MediaError:  # a damaged cache entry: decode again
@@ -357,6 +358,7 @@ def _decode(p: Path, stream: int, target: Path) -> Task[AudioSource]:
                 raise MediaError(p, f"audio could not be decoded ({detail})")
             raise MediaError(p, "has no audio samples (zero-length audio)")
         os.replace(tmp, target)
+        prune(keep=(target,))
         ok = True
     finally:
         if proc.poll() is None:

@@ -128,3 +128,16 @@ def test_info_on_audio_with_cover_art_is_audio(beep: Path, tmp_path: Path, capsy
     assert [s["kind"] for s in d["streams"]] == ["audio", "cover"]
     assert main(["info", str(cover)]) == 0
     assert "stream 1: cover  mjpeg" in capsys.readouterr().out
+
+
+def test_cache_command_shows_and_clears(capsys):
+    from studio.media.audio import open_audio
+
+    open_audio(CLIP).close()  # an .mpg: its audio is decoded into the cache
+    assert main(["cache"]) == 0
+    out = capsys.readouterr().out
+    assert "audio" in out and "limit 20 GB" in out
+    assert main(["cache", "--clear"]) == 0
+    assert "removed" in capsys.readouterr().out
+    assert main(["cache"]) == 0
+    assert "audio" not in capsys.readouterr().out

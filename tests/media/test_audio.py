@@ -316,3 +316,28 @@ def test_text_that_ffmpeg_reads_as_subtitles_is_not_media(tmp_path: Path):
     p = tmp_path / "lyrics.mp4"
     p.write_text("[00:01.00]first line\n[00:02.50]second line\n")
     assert "no audio or video stream" in error_for(p)
+
+
+def test_cache_keeps_under_its_limit_by_dropping_least_recently_used(wav: Path, tmp_path: Path, monkeypatch):
+    from studio.media import cache
+
+    decoded = []
+    for i in range(3):
+        p = tmp_path / f"take{i}.ogg"
+        ffmpeg("-i", str(wav), "-c:a", "libvorbis", "-ar", str(RATE - i), str(p))
+        with open_audio(p) as a:
+            decoded.append(a.data_path)
+    size = decoded[0].stat().st_size
+    past = 1_000_000_000
+    for i, d in enumerate(decoded):  # take0 used longest ago ... take2 most recently
+        os.utime(d, (past + i, past + i))
+    monkeypatch.setenv("STUDIO_CACHE_MAX_GB", str(2.5 * size / 2**30))
+    with open_audio(tmp_path / "take0.ogg"):  # a reopen marks take0 as used now
+        pass
+    p = tmp_path / "take3.ogg"
+    ffmpeg("-i", str(wav), "-c:a", "libvorbis", str(p))
+    with open_audio(p) as a:  # this decode pushes the cache over 2.5 entries: take1 and take2 go
+        assert a.data_path.exists()
+    assert decoded[0].exists() and not decoded[1].exists() and not decoded[2].exists()
+    assert cache.usage()["audio"][0] == 2
+    assert cache.clear() > 0 and cache.usage() == {}
