@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from videogen import index_frame, make_index_video, read_index
 
+from studio.media import _video_index
 from studio.media import video as video_mod
 from studio.media.cache import cache_dir
 from studio.media.probe import MediaError
@@ -319,9 +320,9 @@ def test_repaired_times_of_duplicated_and_missing_pts() -> None:
 
     pts = np.arange(20, dtype=np.int64) * 3600 + 48600
     pts[7], pts[9] = pts[6], pts[8]  # guessed twice by a demuxer, as seen in MPEG-PS
-    pts[12] = video_mod._NO_PTS
+    pts[12] = _video_index._NO_PTS
     pts[0] = pts[1]
-    times = video_mod._repaired_times(pts, Fraction(1, 90000), 540000, 25.0)
+    times = _video_index._repaired_times(pts, Fraction(1, 90000), 540000, 25.0)
     np.testing.assert_allclose(times, np.arange(20) * 0.04, atol=1e-9)
 
 
