@@ -318,24 +318,35 @@ def extract(
     *,
     on_progress: Callable[[Progress], None] | None = None,
     cancel: Any = None,
+    cache: bool = True,
     **params: Any,
 ) -> Features:
     """Features of one `kind` of a media file path, an open source, or a numpy signal (give `sample_rate`)."""
-    return run(extract_task(source, kind, **params), on_progress=on_progress, cancel=cancel)
+    return run(extract_task(source, kind, cache=cache, **params), on_progress=on_progress, cancel=cancel)
 
 
-def extract_task(source: Any, kind: str, **params: Any) -> Task[Features]:
+def extract_task(source: Any, kind: str, *, cache: bool = True, **params: Any) -> Task[Features]:
     """`extract` as a cancellable task."""
-    result = yield from extract_many_task(source, [kind], **params)
+    result = yield from extract_many_task(source, [kind], cache=cache, **params)
     return result[kind]
 
 
-def extract_many(source: Any, kinds: Sequence[str], **params: Any) -> dict[str, Features]:
-    return run(extract_many_task(source, kinds, **params))
+def extract_many(
+    source: Any, kinds: Sequence[str], *, cache: bool = True, **params: Any
+) -> dict[str, Features]:
+    return run(extract_many_task(source, kinds, cache=cache, **params))
 
 
-def extract_many_task(source: Any, kinds: Sequence[str], **params: Any) -> Task[dict[str, Features]]:
-    """Several kinds in one pass per medium (audio kinds share the decode and the STFT; video kinds the decode)."""
+def extract_many_task(
+    source: Any, kinds: Sequence[str], *, cache: bool = True, **params: Any
+) -> Task[dict[str, Features]]:
+    """Several kinds in one pass per medium (audio kinds share the decode and the STFT; video kinds the decode).
+
+    When `source` is a file path, results are cached on disk per kind and parameters (keyed by the
+    file's identity), so asking again — the window reopening a recording, an aligner re-running —
+    costs a file read; ``cache=False`` recomputes. Video features of an hour of video take minutes,
+    which is what this is for.
+    """
     kinds = list(dict.fromkeys(kinds))
     unknown = [k for k in kinds if k not in KINDS]
     if unknown or not kinds:
@@ -356,6 +367,20 @@ def extract_many_task(source: Any, kinds: Sequence[str], **params: Any) -> Task[
     if video_params and not video:
         raise TypeError(f"parameter(s) {', '.join(sorted(video_params))} apply to video kinds only")
     result: dict[str, Features] = {}
+    cached_paths: dict[str, Path] = {}
+    if cache and isinstance(source, (str, os.PathLike)) and Path(source).is_file():
+        for kind in kinds:
+            kind_params = audio_params if kind in AUDIO_KINDS else video_params
+            cached_paths[kind] = _cache_path(Path(source), kind, kind_params)
+            hit = _load_cached(cached_paths[kind])
+            if hit is not None:
+                result[kind] = hit
+        audio = [k for k in audio if k not in result]
+        video = [k for k in video if k not in result]
+        if not audio:
+            audio_params = {}
+        if not video:
+            video_params = {}
     split = 0.5 if audio and video else (1.0 if audio else 0.0)
     if audio:
         from studio.tasks.base import scaled
@@ -369,7 +394,39 @@ def extract_many_task(source: Any, kinds: Sequence[str], **params: Any) -> Task[
         result.update(
             (yield from scaled(features_video.video_features_task(source, video, **video_params), split, 1.0))
         )
+    if cached_paths and (audio or video):
+        from studio.media.cache import prune
+
+        for kind in audio + video:
+            try:
+                result[kind].save(cached_paths[kind])
+            except OSError:
+                pass  # a cache that cannot be written is only slower
+        prune(keep=tuple(cached_paths.values()))
     return {k: result[k] for k in kinds}
+
+
+_CACHE_VERSION = "features-v1"
+
+
+def _cache_path(path: Path, kind: str, params: dict[str, Any]) -> Path:
+    from studio.media.cache import cache_dir, file_key
+
+    key = file_key(path, _CACHE_VERSION, kind, json.dumps(_jsonable(params), sort_keys=True))
+    return cache_dir("features") / f"{key}.npy"
+
+
+def _load_cached(path: Path) -> Features | None:
+    if not path.exists():
+        return None
+    from studio.media.cache import touch
+
+    try:
+        hit = Features.load(path)
+    except (MediaError, OSError, ValueError):  # damaged or half-pruned entry: compute again
+        return None
+    touch(path)
+    return hit
 
 
 # -- helpers -------------------------------------------------------------------------------------

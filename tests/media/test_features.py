@@ -190,7 +190,7 @@ def test_progress_and_cancel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert len(fractions) > 3 and fractions == sorted(fractions) and fractions[-1] == 1.0
     assert "mfcc of p.wav" in seen[0].message
     stop = threading.Event()
-    task = extract_task(path, "mfcc")
+    task = extract_task(path, "mfcc", cache=False)  # the first run cached it
     with pytest.raises(Cancelled):
         run(task, on_progress=lambda p: stop.set(), cancel=stop)
     assert len(f) == 1 + (2 * SR + 77) // 160
@@ -352,3 +352,34 @@ def test_grid_rms_is_higher_in_words_than_in_silence(shared_data: Path) -> None:
             in_words |= (rms.times >= a) & (rms.times < b)
     assert energy[in_words].mean() > energy[~in_words].mean() + 10  # dB
     np.testing.assert_array_equal(f["onset"].times, rms.times)
+
+
+def test_features_of_a_file_are_cached_per_kind_and_parameters(tmp_path):
+    import soundfile as sf
+
+    from studio.media.cache import cache_dir
+    from studio.tasks.base import run
+
+    rate = 16000
+    x = (0.3 * np.sin(2 * np.pi * 300 * np.arange(rate) / rate)).astype(np.float32)
+    p = tmp_path / "tone.wav"
+    sf.write(p, x, rate)
+    steps: list = []
+    first = run(extract_task(p, "mfcc", deltas=1), on_progress=steps.append)
+    assert steps  # computed
+    steps.clear()
+    again = run(extract_task(p, "mfcc", deltas=1), on_progress=steps.append)
+    assert steps == []  # read from the cache: nothing to compute
+    np.testing.assert_array_equal(again.values, first.values)
+    np.testing.assert_array_equal(again.times, first.times)
+    assert again.params == first.params
+    run(extract_task(p, "mfcc", deltas=2), on_progress=steps.append)
+    assert steps  # other parameters: another entry
+    steps.clear()
+    run(extract_task(p, "mfcc", deltas=1, cache=False), on_progress=steps.append)
+    assert steps
+    assert len(list(cache_dir("features").glob("*.times.npy"))) == 2
+    sf.write(p, x * 0.5, rate)  # the file changes: the old entries no longer apply
+    steps.clear()
+    changed = run(extract_task(p, "mfcc", deltas=1), on_progress=steps.append)
+    assert steps and not np.array_equal(changed.values, first.values)
