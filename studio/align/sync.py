@@ -354,13 +354,16 @@ def run_cli(args: Any) -> int:
         print()
     else:
         print(f"offset      {result.offset:+.3f} s   (B time + offset = A time)")
-        print(f"drift       {result.drift_ppm + 0.0:+.1f} ppm".replace("-0.0 ", "+0.0 "))
+        if "drift" in result.details:  # why it was not estimated
+            print(f"drift       {result.details['drift']}")
+        elif result.method == "av":
+            print("drift       not estimated (audio-video sync measures the offset only)")
+        else:
+            print(f"drift       {result.drift_ppm + 0.0:+.1f} ppm".replace("-0.0 ", "+0.0 "))
         print(
             f"confidence  {result.confidence:.2f}"
             + ("   (low: check by ear)" if result.confidence < 0.2 else "")
         )
-        if "drift" in result.details:
-            print(f"note        drift {result.details['drift'].removeprefix('not estimated: ')}")
     if args.warp:
         from studio.io.atomic import atomic_write_text
         from studio.media.probe import probe
