@@ -47,7 +47,9 @@ CCA; the tests here check that our loop really iterates and improves on DTW.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -253,38 +255,87 @@ def _ctw_run(
     band: float | int | None,
 ) -> Task[_Run]:
     """One CTW descent from `path`; yields before every DTW step."""
-    b = n_components
-    best: tuple[float, np.ndarray, CCA, int] | None = None
+    dims = _Dims(n_components, energy)
+
+    def fit(path: np.ndarray) -> tuple[float, Any]:
+        model = cca(X[path[:, 0]], Y[path[:, 1]], reg=reg)
+        b = dims.update(model.correlations)
+        P = (X - model.mean_a) @ model.Wa[:, :b]
+        Q = (Y - model.mean_b) @ model.Wb[:, :b]
+        return path_objective(P, Q, path) / b, (model, b, P, Q)
+
+    def warp(path: np.ndarray, state: Any) -> np.ndarray:
+        _, _, P, Q = state
+        return np.asarray(dtw(P, Q, band=band).path, dtype=np.int64)
+
+    alt = yield from alternate(path, fit, warp, max_iter=max_iter, tol=tol, label="canonical time warping")
+    model, b, _, _ = alt.state
+    return _Run(alt.objective, alt.path, model, b, alt.cost, alt.n_iter, alt.converged)
+
+
+class _Dims:
+    """The canonical dimension b: given, or by correlation energy (re-estimated, never increased)."""
+
+    def __init__(self, n_components: int | None, energy: float) -> None:
+        self.fixed = n_components is not None
+        self.b = n_components
+        self.energy = energy
+
+    def update(self, correlations: np.ndarray) -> int:
+        if not self.fixed:
+            b_new = components_by_energy(correlations, self.energy)
+            self.b = b_new if self.b is None else min(self.b, b_new)
+        assert self.b is not None
+        return self.b
+
+
+@dataclass
+class Alternation:
+    path: np.ndarray  # the best iterate's path (or joint path)
+    state: Any  # what `fit` returned with it
+    cost: float
+    objective: list[float]
+    n_iter: int
+    converged: bool
+
+
+def alternate(
+    path: np.ndarray,
+    fit: Callable[[np.ndarray], tuple[float, Any]],
+    warp: Callable[[np.ndarray, Any], np.ndarray],
+    *,
+    max_iter: int,
+    tol: float,
+    label: str,
+) -> Task[Alternation]:
+    """The CTW family's coordinate descent: `fit` the spatial model on the current path (returns the
+    objective and a state), then `warp` (the temporal step) to a new path, until the objective
+    improves by less than `tol` (relative), the path stops changing, or `max_iter` warps. The best
+    iterate is returned, so ``cost == min(objective)``. Shared by CTW and GCTW."""
+    best: tuple[float, np.ndarray, Any] | None = None
     objective: list[float] = []
     converged = False
     n_iter = 0
     while True:
-        model = cca(X[path[:, 0]], Y[path[:, 1]], reg=reg)
-        if n_components is None:
-            b_new = components_by_energy(model.correlations, energy)
-            b = b_new if b is None else min(b, b_new)
-        assert b is not None
-        P = (X - model.mean_a) @ model.Wa[:, :b]
-        Q = (Y - model.mean_b) @ model.Wb[:, :b]
-        J = path_objective(P, Q, path) / b
+        J, state = fit(path)
         objective.append(J)
         if best is not None and J >= best[0] * (1.0 - tol):
             converged = True
             if J < best[0]:
-                best = (J, path, model, b)
+                best = (J, path, state)
             break
-        best = (J, path, model, b)
+        best = (J, path, state)
         if n_iter >= max_iter:
             break
-        yield Progress(n_iter / max_iter, f"canonical time warping: iteration {n_iter + 1}, J = {J:.4g}")
-        new_path = np.asarray(dtw(P, Q, band=band).path, dtype=np.int64)
+        yield Progress(n_iter / max_iter, f"{label}: iteration {n_iter + 1}, J = {J:.4g}")
+        new_path = warp(path, state)
         n_iter += 1
         if np.array_equal(new_path, path):
-            converged = True  # a fixed point: the next CCA would repeat this one
+            converged = True  # a fixed point: the next fit would repeat this one
             break
         path = new_path
-    J, path, model, b = best
-    return _Run(objective, path, model, b, J, n_iter, converged)
+    J, path, state = best
+    return Alternation(path, state, J, objective, n_iter, converged)
 
 
 def ctw_task(

@@ -46,11 +46,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.linalg import eigh
 
-from studio.align.ctw import _regularised_cov, check_sequence, components_by_energy
+from studio.align.ctw import _Dims, _regularised_cov, alternate, check_sequence
 from studio.align.dtw import dtw
 from studio.tasks.base import Progress, Task, run
 
@@ -186,42 +187,26 @@ def gctw_task(
     joint = uniform_joint_path([len(X) for X in Xs])
     yield Progress(0.0, "generalised canonical time warping: initial warps")
 
-    b = n_components
-    best: tuple[float, np.ndarray, MCCA, int] | None = None
-    objective: list[float] = []
-    converged = False
-    n_iter = 0
-    while True:
+    dims = _Dims(n_components, energy)
+
+    def fit(joint: np.ndarray) -> tuple[float, Any]:
         model = mcca([X[joint[:, k]] for k, X in enumerate(Xs)], reg=reg)
-        if n_components is None:
-            b_new = components_by_energy(model.correlations, energy)
-            b = b_new if b is None else min(b, b_new)
-        assert b is not None
+        b = dims.update(model.correlations)
         P = [(X - mu) @ W[:, :b] for X, mu, W in zip(Xs, model.means, model.weights)]
         A = np.stack([Pk[joint[:, k]] for k, Pk in enumerate(P)])
-        J = float(np.sum((A - A.mean(axis=0)) ** 2) / (m * len(joint) * b))
-        objective.append(J)
-        if best is not None and J >= best[0] * (1.0 - tol):
-            converged = True
-            if J < best[0]:
-                best = (J, joint, model, b)
-            break
-        best = (J, joint, model, b)
-        if n_iter >= max_iter:
-            break
-        yield Progress(
-            n_iter / max_iter, f"generalised canonical time warping: iteration {n_iter + 1}, J = {J:.4g}"
-        )
-        new_joint = joint
-        for k in range(m):
-            new_joint = _rewarp(new_joint, k, P, band)
-        n_iter += 1
-        if np.array_equal(new_joint, joint):
-            converged = True
-            break
-        joint = new_joint
+        return float(np.sum((A - A.mean(axis=0)) ** 2) / (m * len(joint) * b)), (model, b, P)
 
-    J, joint, model, b = best
+    def warp(joint: np.ndarray, state: Any) -> np.ndarray:
+        P = state[2]
+        for k in range(m):
+            joint = _rewarp(joint, k, P, band)
+        return joint
+
+    alt = yield from alternate(
+        joint, fit, warp, max_iter=max_iter, tol=tol, label="generalised canonical time warping"
+    )
+    model, b, _ = alt.state
+    J, joint, objective, n_iter, converged = alt.cost, alt.path, alt.objective, alt.n_iter, alt.converged
     return GCTWResult(
         joint_path=joint,
         projections=[W[:, :b] for W in model.weights],
