@@ -10,7 +10,7 @@ setup:
 	@bash scripts/setup.sh
 
 demo: setup
-	$(VENV)/bin/studio info resources/demo/demo.studio resources/demo/swwp2s.mpg
+	$(VENV)/bin/studio demo
 
 lint: setup
 	$(VENV)/bin/lint-imports

@@ -18,6 +18,9 @@ __all__ = ["main", "build_parser"]
 
 EXAMPLES = """\
 examples:
+  studio                                     the window, on an empty session
+  studio demo                                the window, on the bundled demo recording
+  studio open interview.eaf interview.mp4    the window, on these files
   studio info interview.eaf                  tiers, annotation counts and time ranges
   studio info --json clip.mp4 words.TextGrid machine-readable, several files at once
   studio convert interview.eaf interview.TextGrid
@@ -454,7 +457,10 @@ def build_parser() -> argparse.ArgumentParser:
     feat.add_argument("-q", "--quiet", action="store_true")
     feat.set_defaults(func=cmd_features)
 
+    from . import app
     from .align import dtw_cli, sync
+
+    app.add_parsers(sub)
 
     sync.add_parser(sub)
     dtw_cli.add_parser(sub)
@@ -479,8 +485,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
-        parser.print_help()
-        return 2
+        from . import app  # `studio` alone opens the window on an empty session
+
+        return app.main(None)
     from .io.errors import FormatError
     from .media.probe import MediaError
 

@@ -584,7 +584,8 @@ def _split(items: list[Interval]) -> list[list[Interval]]:
 def _time_range(
     session: Session, grid: list[tuple[str, Tier, list[Any]]], warnings: list[str]
 ) -> tuple[float, float]:
-    """The grid's xmin/xmax: the stored range (a file's own), widened to cover every annotation."""
+    """The grid's xmin/xmax: the stored range (a file's own), widened to cover every annotation and
+    the recording (`metadata["media_duration"]`, set by the window once the media are open)."""
     starts = [items[0].start for _, _, items in grid if items]
     ends = [max(a.end for a in items) for _, _, items in grid if items]
     stored = session.metadata.get("time_range")
@@ -596,6 +597,9 @@ def _time_range(
         lo, hi = 0.0, 0.0
     lo = min([lo, *starts])
     hi = max([hi, *ends])
+    dur = session.metadata.get("media_duration")
+    if isinstance(dur, (int, float)) and math.isfinite(dur) and dur > hi:
+        hi = float(dur)
     if not hi > lo:
         # Praat refuses a grid whose xmax is not after its xmin.
         warnings.append(

@@ -44,9 +44,8 @@ def _counting(n, delay=0.0):
 def test_runner_result_progress_and_error(qtbot, runner):
     got = []
     job = runner.submit(_counting(5), name="count", on_result=got.append)
-    with qtbot.waitSignal(job.done, timeout=5000):
-        pass
-    assert got == [5] and job.state == "finished"
+    qtbot.waitUntil(lambda: got == [5], timeout=5000)
+    assert job.state == "finished"
 
     def boom():
         yield Progress(0.1)
@@ -54,9 +53,13 @@ def test_runner_result_progress_and_error(qtbot, runner):
 
     errors = []
     job = runner.submit(boom(), on_error=lambda m, tb: errors.append((m, tb)))
-    with qtbot.waitSignal(job.done, timeout=5000):
-        pass
-    assert errors and errors[0][0] == "bad input in x.wav" and "ValueError" in errors[0][1]
+    qtbot.waitUntil(lambda: bool(errors), timeout=5000)
+    assert (
+        job.state == "failed"
+        and errors
+        and errors[0][0] == "bad input in x.wav"
+        and "ValueError" in errors[0][1]
+    )
 
 
 def test_runner_cancel_and_group(qtbot, runner):
@@ -75,8 +78,7 @@ def test_runner_cancel_and_group(qtbot, runner):
     qtbot.waitUntil(lambda: a.state == "running", timeout=3000)
     t0 = time.monotonic()
     b = runner.submit(_counting(3), group="view")  # latest wins: a is cancelled
-    with qtbot.waitSignals([a.done, b.done], timeout=5000):
-        pass
+    qtbot.waitUntil(lambda: not a.active and not b.active, timeout=5000)
     assert a.state == "cancelled" and cleaned == [True]
     assert time.monotonic() - t0 < 0.5
     assert b.state == "finished" and b.result == 3
