@@ -41,7 +41,7 @@ from .media_set import LoadedMedia, MediaSet
 from .settings import Settings
 from .timeline import Timeline
 from .timeview import TimeView
-from .track import Track
+from .track import HEADER_WIDTH, Track
 from .window_edit import EditMixin
 from .window_files import FilesMixin
 
@@ -113,6 +113,7 @@ class MainWindow(FilesMixin, EditMixin, QMainWindow):
         self.video_pane = VideoPane(self.view)
         self.transport = Transport()
         self.overview = Overview(self.view)
+        self.overview.set_margins(HEADER_WIDTH, 0)  # its time axis lines up with the tracks'
         self.timeline = Timeline(self.view)
         top = QWidget()
         tl = QVBoxLayout(top)
@@ -638,7 +639,7 @@ class MainWindow(FilesMixin, EditMixin, QMainWindow):
         def done(feats: Any) -> None:
             from .curves import FeatureTrack
 
-            track = FeatureTrack(self.view, f"{lm.media.name} · {kind}", feats, offset=lm.media.offset)
+            track = FeatureTrack(self.view, feats, f"{lm.media.name} · {kind}", offset=lm.media.offset)
             track.track_id = f"feature:{lm.media.name}:{kind}"
             self.timeline.add_track(track, len(self.media_tracks()))
 

@@ -23,7 +23,7 @@ DEFAULTS: dict[str, Any] = {
     "snap": True,
     "follow_playhead": True,
     "show_spectrogram": True,
-    "show_pitch": False,
+    "show_pitch": True,
     "show_intensity": False,
 }
 

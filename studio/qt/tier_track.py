@@ -109,7 +109,9 @@ class _Data:
         return idx
 
 
-_EDITOR_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Escape, Qt.Key.Key_Tab, Qt.Key.Key_Backtab)
+# Up/Down too: while typing they must not switch the current tier under the editor
+_EDITOR_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Escape, Qt.Key.Key_Tab, Qt.Key.Key_Backtab,
+                Qt.Key.Key_Up, Qt.Key.Key_Down)  # fmt: skip
 
 
 class _LabelEditor(QLineEdit):

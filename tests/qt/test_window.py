@@ -297,3 +297,76 @@ def test_header_click_selects_tier(window, qtbot):
     words = window.track_for_tier("words")
     qtbot.mouseClick(words, Qt.MouseButton.LeftButton, pos=QPoint(HEADER_WIDTH // 2, 10))
     assert window.current_tier().name == "words"
+
+
+def test_keyboard_only_annotation_pass(window, qtbot):
+    """Keys as an annotator presses them: pick the words tier, walk the words, relabel, commit-and-next."""
+    win = window
+    win.activateWindow()
+    win.centralWidget().setFocus()
+    qtbot.keyClick(win, Qt.Key.Key_Down)  # transcript -> words
+    assert win.current_tier().name == "words"
+    qtbot.keyClick(win, Qt.Key.Key_Tab)  # select and play the first word
+    track = win.track_for_tier("words")
+    words = win.session.tier("words")
+    assert track.selected_id == words[0].id
+    win.pause()
+    qtbot.keyClick(win, Qt.Key.Key_F2)
+    editor = track.editor
+    assert editor is not None and editor.text() == "set"
+    editor.selectAll()
+    qtbot.keyClicks(editor, "SET")
+    qtbot.keyClick(editor, Qt.Key.Key_Down)  # the window's "tier below" must not steal it
+    assert win.current_tier().name == "words" and track.editor is editor
+    qtbot.keyClick(editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)  # commit and next
+    assert words[0].label == "SET"
+    assert track.selected_id == words[1].id
+    qtbot.waitUntil(lambda: track.editor is not None, timeout=3000)
+    qtbot.keyClick(track.editor, Qt.Key.Key_Escape)
+    assert words[1].label == "white"
+    win.pause()
+    # split with S at the playhead, merge back with M, delete with Delete; each one undo step
+    win.view.set_playhead(words[1].mid)
+    n = len(words)
+    qtbot.keyClick(win, Qt.Key.Key_S)
+    assert len(words) == n + 1
+    track.select(words[1].id)
+    qtbot.keyClick(win, Qt.Key.Key_M)
+    assert len(words) == n
+    qtbot.keyClick(win, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(win, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert len(words) == n
+    qtbot.keyClick(win, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert words[0].label == "set"  # back to the file
+    assert not win.isWindowModified()
+
+
+def test_frame_step_and_boundary_jump(window, qtbot):
+    win = window
+    video = win.media.first_video().video
+    win.view.set_playhead(1.0)
+    win.trigger("frame_forward")
+    assert video.index_at(win.view.playhead) == video.index_at(1.0) + 1
+    win.trigger("frame_back")
+    win.trigger("frame_back")
+    assert video.index_at(win.view.playhead) == video.index_at(1.0) - 1
+    win.timeline.set_current(win.track_for_tier("words"))
+    win.view.set_playhead(0.8)
+    win.trigger("next_boundary")
+    assert win.view.playhead == pytest.approx(1.09)
+    win.trigger("previous_boundary")
+    assert win.view.playhead == pytest.approx(0.77)
+
+
+def test_add_feature_curve_runs_in_the_background(window, qtbot):
+    window.dialogs.answers.append("rms")
+    window.trigger("add_feature")
+    qtbot.waitUntil(lambda: window.timeline.find("feature:swwp2s.mpg:rms") is not None, timeout=20000)
+    track = window.timeline.find("feature:swwp2s.mpg:rms")
+    assert track.isVisible()
+
+
+def test_recent_files_menu(window, demo_copy):
+    window._fill_recent()
+    texts = [a.text() for a in window.recent_menu.actions()]
+    assert str(demo_copy.resolve()) in texts
