@@ -261,8 +261,8 @@ class CurveTrack(Track):
         lo, hi = self.y_range
         if h < 30:
             return
-        self._label(p, QRectF(4, 1, 80, 13), f"{hi:.4g}", Qt.AlignmentFlag.AlignLeft)
-        self._label(p, QRectF(4, h - 14, 80, 13), f"{lo:.4g}", Qt.AlignmentFlag.AlignLeft)
+        self._label(p, QRectF(4, 1, 80, 13), f"{hi:.3g}", Qt.AlignmentFlag.AlignLeft)
+        self._label(p, QRectF(4, h - 14, 80, 13), f"{lo:.3g}", Qt.AlignmentFlag.AlignLeft)
 
     def paint_header(self, p: QPainter, rect: QRect) -> None:
         """The title, then each curve's name in its colour (the legend)."""
@@ -378,7 +378,15 @@ class FeatureTrack(CurveTrack):
         self.features = features
         self.columns = idx
         self.offset = float(offset)
-        names = [features.names[i] for i in idx]
-        self.set_data(features.times + self.offset, features.values[:, idx], names)
-        if len(idx) < features.dims:
-            self.subtitle = f"{len(idx)} of {features.dims} dims · " + self.subtitle
+        self._show()
+
+    def _show(self) -> None:
+        f, idx = self.features, self.columns
+        self.set_data(f.times + self.offset, f.values[:, idx], [f.names[i] for i in idx])
+        if len(idx) < f.dims:
+            self.subtitle = f"{len(idx)} of {f.dims} dims · " + self.subtitle
+
+    def set_offset(self, offset: float) -> None:
+        """Where media time 0 is on the session's time axis (the media's offset changed)."""
+        self.offset = float(offset)
+        self._show()

@@ -270,8 +270,9 @@ class SpectrogramTrack(Track):
         if self.service is None:
             self.subtitle = ""
             return
-        kind = "mel" if self.service.params.kind == "mel" else "0"
-        self.subtitle = f"{kind}–{self._fmax() / 1000:g} kHz · {self.dynamic_range:g} dB"
+        params = self.service.params
+        axis = "mel · " if params.kind == "mel" else "0–"
+        self.subtitle = f"{axis}{self._fmax() / 1000:g} kHz · {self.dynamic_range:g} dB"
 
     # -- requests -------------------------------------------------------------------------------
     def _media_range(self) -> tuple[float, float]:
@@ -517,8 +518,12 @@ class SpectrogramTrack(Track):
         rows = self._rows(freqs)
         fmax = self._fmax()
         ticks = _nice_ticks(0.0, fmax, h, 26.0)
-        for f in ticks[1:]:
+        last_y = -100.0
+        for f in ticks[:0:-1]:  # from the top down, skipping labels that would touch (mel axis)
             y = float(self._freq_y(f, freqs, rows, h))
+            if y - last_y < 15:
+                continue
+            last_y = y
             p.setPen(QPen(COLORS["text"], 1))
             p.drawLine(QPointF(0, y), QPointF(4, y))
             label = f"{f / 1000:g} kHz" if f == ticks[-1] else f"{f / 1000:g}k"
