@@ -47,8 +47,6 @@ from .window_files import FilesMixin
 
 __all__ = ["MainWindow"]
 
-TIER_KINDS = ("tier", "interval", "point", "curve")
-
 
 class _ClockBridge(QObject):
     """The clock's psygnal signals come from its worker thread: re-emit them as queued Qt signals."""
@@ -234,8 +232,8 @@ class MainWindow(FilesMixin, EditMixin, QMainWindow):
         self._update_title()
         self._update_undo()
         self.overview_marks()
-        first = self.timeline.step_current(+1, TIER_KINDS)
-        del first
+        tiers = self.tier_tracks()
+        self.timeline.set_current(tiers[0] if tiers else None)
         self.after_session_set()
         self.session_changed.emit(session)
 
@@ -317,7 +315,10 @@ class MainWindow(FilesMixin, EditMixin, QMainWindow):
         if isinstance(tier, CurveTier):
             from .curves import CurveTierTrack
 
-            return CurveTierTrack(self.view, tier)
+            # a model's confidence or a probability reads as a 0..1 area with a threshold line
+            role = str(tier.attrs.get("role", "")).lower()
+            conf = role in ("confidence", "probability") or "confidence" in tier.name.lower()
+            return CurveTierTrack(self.view, tier, style="confidence" if conf else "line")
         from .tier_track import IntervalTierTrack, PointTierTrack
 
         cls = IntervalTierTrack if isinstance(tier, IntervalTier) else PointTierTrack
@@ -342,10 +343,12 @@ class MainWindow(FilesMixin, EditMixin, QMainWindow):
         self.overview_marks()
 
     def media_tracks(self) -> list[Track]:
-        return [t for t in self.timeline.tracks if t.kind not in TIER_KINDS]
+        """Tracks that show media (waveforms, spectrogram, features): above the tiers."""
+        return [t for t in self.timeline.tracks if getattr(t, "tier", None) is None and t.kind != "ruler"]
 
     def tier_tracks(self) -> list[Track]:
-        return [t for t in self.timeline.tracks if t.kind in TIER_KINDS]
+        """Tracks that show a tier of the session, in session order."""
+        return [t for t in self.timeline.tracks if getattr(t, "tier", None) is not None]
 
     def track_for_tier(self, name: str) -> Track | None:
         for t in self.tier_tracks():
@@ -378,14 +381,15 @@ class MainWindow(FilesMixin, EditMixin, QMainWindow):
         n = len(self.media_tracks())
         channels = lm.audio.channels
         for ch in range(channels):
-            wt = WaveformTrack(self.view, lm.media.name, lm.envelope, channel=ch)  # channel in the subtitle
+            wt = WaveformTrack(self.view, lm.media.name, lm.envelope, channel=ch, offset=lm.media.offset)
             wt.default_height = 64 if channels > 1 else 90
             wt.track_id = f"wave:{lm.media.name}:{ch}"
             wt.media = lm
             self.timeline.add_track(wt, n)
             n += 1
         if not any(t.kind == "spectrogram" for t in self.media_tracks()):
-            st = SpectrogramTrack(self.view, "spectrogram", self.runner, SpectrogramService(lm.audio))
+            st = SpectrogramTrack(self.view, "spectrogram", self.runner, SpectrogramService(lm.audio),
+                                  offset=lm.media.offset)  # fmt: skip
             st.default_height = 130
             st.track_id = f"spec:{lm.media.name}"
             st.media = lm

@@ -370,3 +370,54 @@ def test_recent_files_menu(window, demo_copy):
     window._fill_recent()
     texts = [a.text() for a in window.recent_menu.actions()]
     assert str(demo_copy.resolve()) in texts
+
+
+def test_export_menu_writes_every_format_and_reads_back(window, tmp_path):
+    """File ▸ Export offers every format the io layer writes; each file reads back with the words."""
+    fmts = [f for f in io.formats() if f.write is not None and f.name != "studio"]
+    assert len(fmts) >= 9
+    for f in fmts:
+        label = f"{f.description} ({', '.join(f.suffixes)})"
+        target = tmp_path / f"out_{f.name}{f.suffixes[0]}"
+        window.dialogs.answers.extend([label, str(target)])
+        window.trigger("export")
+        assert target.exists(), f.name
+        back = io.read(target, f.name)
+        labels = {a.label for t in back.tiers if hasattr(t, "items") for a in t}
+        if f.name == "rttm":  # speaker turns: a tier's name is the speaker
+            assert "words" in labels
+        else:
+            assert {"white", "soon"} <= labels or any("white" in lab for lab in labels), f.name
+    assert not window.dialogs.messages("error")
+
+
+def test_curve_tiers_show_as_tracks(window, qtbot):
+    import numpy as np
+
+    from studio.core.commands import AddTier
+    from studio.core.tiers import CurveTier
+
+    conf = CurveTier("speech confidence", np.clip(np.sin(np.linspace(0, 6, 300)), 0, 1), rate=100.0)
+    window.session.undo_stack.push(AddTier(conf, len(window.session.tiers)))
+    track = window.track_for_tier("speech confidence")
+    assert track is not None and track.style == "confidence"
+    img = track.grab().toImage()
+    assert img.width() > 0
+    window.trigger("undo")
+    assert window.track_for_tier("speech confidence") is None
+
+
+def test_media_offset_moves_waveform_and_video(window, qtbot):
+    """A stream offset (e.g. from `studio sync`) shifts its tracks and video on the session axis; undoable."""
+    from studio.core.commands import SetMediaOffset
+
+    media = window.session.media[0]
+    wave = next(t for t in window.timeline.tracks if t.kind == "waveform")
+    panel = list(window.video_pane.panels.values())[0]
+    window.session.undo_stack.push(SetMediaOffset(media.name, 0.5))
+    assert wave.offset == 0.5 and panel.offset == 0.5
+    video = window.media.first_video().video
+    window.view.set_playhead(1.5)
+    qtbot.waitUntil(lambda: panel.shown_index == video.index_at(1.0), timeout=5000)
+    window.trigger("undo")
+    assert wave.offset == 0.0 and panel.offset == 0.0
