@@ -266,7 +266,9 @@ class Segmenter:
         """A boundary heard at `t_heard`: opens a segment, or closes the open one and opens the next.
 
         A mark on another tier than the open segment's starts over on that tier. A mark too close to
-        the open boundary raises and leaves the segment open where it was."""
+        the open boundary raises and leaves the segment open where it was. A mark before the open
+        boundary (playback was stopped and restarted earlier) starts over there: the time between
+        was not listened to in one go, so it is not made a segment."""
         _interval_tier(session, tier_name, "segment")
         t = self._time(t_heard)
         if self.open_at is None or self.tier_name != tier_name:
@@ -276,16 +278,23 @@ class Segmenter:
             raise ValueError(
                 f"tier {tier_name!r}: a boundary at {_fmt(t)} is too close to the open one at {_fmt(self.open_at)}"
             )
+        if t < self.open_at:
+            self.open_at = t
+            return None
         start, self.open_at = self.open_at, t
         return create_interval(session, tier_name, start, t)
 
     def finish(self, session: Session, t_heard: float) -> AddAnnotation | None:
-        """Close the open segment at `t_heard` without opening another (None if none is open)."""
+        """Close the open segment at `t_heard` without opening another (None if none is open, or
+        if `t_heard` comes before the open boundary: nothing was listened to in between)."""
         if self.open_at is None or self.tier_name is None:
             return None
         start, name = self.open_at, self.tier_name
         self.cancel()
-        return create_interval(session, name, start, self._time(t_heard))
+        end = self._time(t_heard)
+        if end < start:
+            return None
+        return create_interval(session, name, start, end)
 
     def cancel(self) -> None:
         self.tier_name = None

@@ -26,11 +26,12 @@ from typing import Any
 import numpy as np
 import shiboken6
 from PySide6.QtCore import QEvent, QLineF, QObject, QPointF, QRectF, QStringListModel, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFocusEvent, QFontMetricsF, QKeyEvent, QMouseEvent, QPainter, QPen
+from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QMouseEvent, QPainter, QPen
 from PySide6.QtWidgets import QApplication, QCompleter, QLineEdit, QWidget
 
 from studio.core import Interval, IntervalTier, Point, PointTier, Relabel, Session, editing
 
+from .label_editor import LabelEditor
 from .timeview import TimeView
 from .track import COLORS, HEADER_WIDTH, Track
 
@@ -109,74 +110,6 @@ class _Data:
         return idx
 
 
-# Up/Down too: while typing they must not switch the current tier under the editor
-_EDITOR_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Escape, Qt.Key.Key_Tab, Qt.Key.Key_Backtab,
-                Qt.Key.Key_Up, Qt.Key.Key_Down)  # fmt: skip
-
-
-class _LabelEditor(QLineEdit):
-    """The inline label editor; says how it was left: committed(text, move, play) or cancelled()."""
-
-    committed = Signal(str, int, bool)
-    cancelled = Signal()
-
-    def __init__(self, parent: QWidget) -> None:
-        super().__init__(parent)
-        self.done = False
-        self.setStyleSheet(
-            "QLineEdit { background: #15171a; color: #eef0f3; border: 1px solid #ffc446;"
-            " border-radius: 2px; padding: 0 3px; }"
-        )
-
-    def _finish(self, move: int = 0, play: bool = False, cancel: bool = False) -> None:
-        if self.done:
-            return
-        self.done = True
-        if cancel:
-            self.cancelled.emit()
-        else:
-            self.committed.emit(self.text(), move, play)
-
-    def event(self, e: QEvent) -> bool:
-        # The keys the editor acts on are the editor's, not the window's shortcuts (Enter, Escape...)
-        if e.type() == QEvent.Type.ShortcutOverride and e.key() in _EDITOR_KEYS:
-            e.accept()
-            return True
-        # Tab must not move the focus: it commits and goes on (QCompleter forwards it here too).
-        if e.type() == QEvent.Type.KeyPress and e.key() in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab):
-            back = e.key() == Qt.Key.Key_Backtab or bool(e.modifiers() & Qt.KeyboardModifier.ShiftModifier)
-            self._finish(-1 if back else 1)
-            return True
-        return super().event(e)
-
-    def keyPressEvent(self, e: QKeyEvent) -> None:
-        if e.key() == Qt.Key.Key_Escape:
-            self._finish(cancel=True)
-        elif e.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
-            ctrl = bool(e.modifiers() & Qt.KeyboardModifier.ControlModifier)
-            self._finish(1 if ctrl else 0, play=ctrl)
-        else:
-            super().keyPressEvent(e)
-
-    def watch_popup(self) -> None:
-        """Escape in the completer's list closes the list, not the editor (ours runs first)."""
-        self.completer().popup().installEventFilter(self)
-
-    def eventFilter(self, obj: QObject, e: QEvent) -> bool:
-        if e.type() == QEvent.Type.KeyPress and e.key() == Qt.Key.Key_Escape:
-            obj.hide()
-            return True
-        return False
-
-    def focusOutEvent(self, e: QFocusEvent) -> None:
-        super().focusOutEvent(e)
-        # The completer's popup takes the focus while it shows; anything else commits.
-        if e.reason() != Qt.FocusReason.PopupFocusReason:
-            popup = self.completer().popup() if self.completer() else None
-            if popup is None or not popup.isVisible():
-                self._finish()
-
-
 class _TierTrack(Track):
     """What interval and point tracks share: the tier subscription, selection, drag, label editor.
 
@@ -206,7 +139,7 @@ class _TierTrack(Track):
         self._snap_cache: np.ndarray | None = None
         self._drag: _Drag | None = None
         self._hover: tuple[str, str, float] | None = None
-        self._editor: _LabelEditor | None = None
+        self._editor: LabelEditor | None = None
         self._editing_id: str | None = None
         self._focus_before: QWidget | None = None
         self._connections = [
@@ -246,6 +179,8 @@ class _TierTrack(Track):
             self.select(None)
         if self._drag is not None and self._drag.ann_id not in self.tier:
             self._cancel_drag()
+        if self._editor is not None and self._editing_id not in self.tier:
+            self._editor_lost()
         self._place_editor()
         self.invalidate()
 
@@ -453,7 +388,7 @@ class _TierTrack(Track):
             self.view.ensure_visible(ann.start)
         fw = QApplication.focusWidget()
         self._focus_before = fw if fw is not None and fw is not self._editor else self._focus_before
-        ed = _LabelEditor(self)
+        ed = LabelEditor(self)
         comp = QCompleter(QStringListModel(editing.completions(self.session, self.tier.name, ""), ed), ed)
         comp.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         comp.setModelSorting(QCompleter.ModelSorting.UnsortedModel)
@@ -462,6 +397,7 @@ class _TierTrack(Track):
         ed.setCompleter(comp)
         ed.watch_popup()
         ed.setText(ann.label)
+        ed.setProperty("original_label", ann.label)
         ed.selectAll()
         ed.committed.connect(self._on_committed)
         ed.cancelled.connect(self._close_editor)
@@ -487,6 +423,18 @@ class _TierTrack(Track):
             x1 = min(x0 + 160, w - 1)
         eh = min(ed.sizeHint().height(), self.height() - 2)
         ed.setGeometry(int(x0), int((self.height() - eh) / 2), int(x1 - x0), int(eh))
+
+    def _editor_lost(self) -> None:
+        """The annotation being labelled went away underneath (undo, a script): close the editor
+        rather than leave it floating over nothing, and say what was typed if it is lost."""
+        ed = self._editor
+        typed = ed.text() if ed is not None and shiboken6.isValid(ed) else ""
+        original = ed.property("original_label") if ed is not None and shiboken6.isValid(ed) else None
+        self._close_editor()
+        if typed != original:
+            self.error.emit(
+                f"tier {self.tier.name!r}: the annotation being labelled is gone; {typed!r} was not saved"
+            )
 
     def _close_editor(self) -> None:
         ed, self._editor, self._editing_id = self._editor, None, None

@@ -31,6 +31,11 @@ def nice_step(span: float, pixels: int, min_px: int = 80) -> float:
     for s in (15, 30, 60, 120, 300, 600, 900, 1800, 3600):  # minutes and hours read better
         if raw > 10 and s >= raw:
             return float(s)
+    if raw > 3600:  # whole hours, not 10 000 s (2:46:40)
+        for m in (2, 3, 6, 12, 24):
+            if 3600 * m >= raw:
+                return 3600.0 * m
+        return 3600.0 * 24 * math.ceil(raw / (3600 * 24))
     return step
 
 
@@ -129,7 +134,7 @@ class Timeline(QWidget):
         if self.splitter.indexOf(track) < 0:
             return
         if track is self._current:
-            self._current = None
+            self.set_current(None)
         detach = getattr(track, "detach", None)
         if detach is not None:
             detach()
@@ -146,9 +151,21 @@ class Timeline(QWidget):
         return None
 
     def move_track(self, track: Track, delta: int) -> None:
+        """Move a track `delta` places among the visible tracks (hidden ones are stepped over, so
+        "Move up" always moves it on screen)."""
         i = self.splitter.indexOf(track)
-        j = min(max(i + delta, 0), self.splitter.count() - 1)
-        if i < 0 or i == j:
+        if i < 0 or not delta:
+            return
+        step = 1 if delta > 0 else -1
+        j = i
+        for _ in range(abs(delta)):
+            k = j + step
+            while 0 <= k < self.splitter.count() and self.splitter.widget(k).isHidden():
+                k += step
+            if not 0 <= k < self.splitter.count():
+                break
+            j = k
+        if i == j:
             return
         sizes = self.splitter.sizes()
         size = sizes.pop(i)
@@ -160,7 +177,7 @@ class Timeline(QWidget):
     def set_hidden(self, track: Track, hidden: bool) -> None:
         track.setHidden(hidden)
         if hidden and track is self._current:
-            self._current = None
+            self.set_current(None)  # the header loses its highlight, the window hears of it
         self._fit_height()
         self.tracks_changed.emit()
 
