@@ -143,6 +143,11 @@ class JobRunner(QObject):
         self._closed = False
 
     @property
+    def closed(self) -> bool:
+        """True once `shutdown` ran: `submit` would raise."""
+        return self._closed
+
+    @property
     def jobs(self) -> list[Job]:
         with self._lock:
             return [j for j in self._jobs if j.active]

@@ -179,6 +179,7 @@ class SpectrogramTrack(Track):
         self._timer.setSingleShot(True)
         self._timer.setInterval(30)
         self._timer.timeout.connect(self.refresh)
+        self._detached = False
         if service is not None:
             self.set_service(service)
         else:
@@ -206,13 +207,25 @@ class SpectrogramTrack(Track):
         self._int_want: tuple[float, float] | None = None
         self._int_tag: Any = None
         self.overlay_error = ""
+        #: why the tiles of the current view could not be computed (drawn instead of the picture)
+        self.tile_error = ""
 
     # -- settings -------------------------------------------------------------------------------
-    def set_service(self, svc: Any) -> None:
-        """Show the spectrogram of `svc` (a `SpectrogramService`; None clears the track)."""
+    def _cancel_jobs(self) -> None:
         for job in (self.tile_job, self.pitch_job, self.intensity_job):
             if job is not None and job.active:
                 job.cancel()
+
+    def detach(self) -> None:
+        """The track is going away (the timeline calls this before deleting it): cancel its jobs
+        and request nothing more, so no worker computes for a track nobody sees."""
+        self._detached = True
+        self._timer.stop()
+        self._cancel_jobs()
+
+    def set_service(self, svc: Any) -> None:
+        """Show the spectrogram of `svc` (a `SpectrogramService`; None clears the track)."""
+        self._cancel_jobs()
         self._reset_state()
         self.service = svc
         self._update_subtitle()
@@ -297,12 +310,13 @@ class SpectrogramTrack(Track):
         """Request the tiles (and overlays) of the current view now."""
         self._timer.stop()
         svc = self.service
-        if svc is None:
+        if svc is None or self._detached or self.runner.closed:
             return
         a, b = self._media_range()
         tag = (id(self), next(self._serial))
         req = svc.request(a, b, tag, pixels=self.canvas_width())
         self.tag, self.level, self.keys = tag, req.level, list(req.keys)
+        self.tile_error = ""
         for r in req.ready:
             self.tiles[r.key] = r
         self._prune()
@@ -314,6 +328,7 @@ class SpectrogramTrack(Track):
                 name=f"spectrogram of {self.title}",
                 group=f"spec:{id(self)}",
                 on_result=self._on_tiles,
+                on_error=self._on_tile_error,
                 on_progress=self._on_tile_progress,
             )
         else:
@@ -329,9 +344,18 @@ class SpectrogramTrack(Track):
             self.stale_dropped += 1
             return
         self._batch = None
+        self.tile_error = ""
         for r in results:
             self.tiles[r.key] = r
         self._prune()
+        self.invalidate()
+        self.tiles_changed.emit()
+
+    def _on_tile_error(self, message: str, _traceback: str) -> None:
+        if self.sender() is not self.tile_job or self._batch is None:  # a job of a view left behind
+            self.stale_dropped += 1
+            return
+        self.tile_error = message
         self.invalidate()
         self.tiles_changed.emit()
 
@@ -437,7 +461,12 @@ class SpectrogramTrack(Track):
         if visible:
             self._draw_tiles(p, visible, a, b, width, height)
         elif self.keys:
-            self._text(p, QRectF(0, 0, width, height), "computing spectrogram…", Qt.AlignmentFlag.AlignCenter)
+            text = (
+                f"cannot compute the spectrogram: {self.tile_error}"
+                if self.tile_error
+                else "computing spectrogram…"
+            )
+            self._text(p, QRectF(0, 0, width, height), text, Qt.AlignmentFlag.AlignCenter)
         right = 4.0
         if self.show_pitch or self.show_intensity:
             if b - a > OVERLAY_MAX_SPAN:

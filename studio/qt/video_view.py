@@ -168,6 +168,9 @@ class VideoPanel(QWidget):
         self.setMinimumSize(80, 60)
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self._decoder = _FrameDecoder(source, name, self)
+        # deleted without `shutdown` (its pane or window destroyed): the thread must not outlive
+        # the panel nor post to it (a plain callable: `self` is gone when `destroyed` fires)
+        self.destroyed.connect(self._decoder.close)
         view.playhead_changed.connect(self._on_playhead)
 
     # -- public ---------------------------------------------------------------------------------
