@@ -494,7 +494,7 @@ class _TierTrack(Track):
             p.drawLine(QPointF(x, 0), QPointF(x, h))
         drag = self._drag
         if drag is not None and drag.active:
-            xo, xn = vx(drag.orig, w), vx(drag.t, w)
+            xo, xn = (min(max(vx(t, w), -4.0), w + 4.0) for t in (drag.orig, drag.t))
             p.fillRect(QRectF(min(xo, xn), 0, abs(xn - xo), h), TIER_COLORS["drag_shade"])
             if drag.snapped is not None:
                 pen = QPen(TIER_COLORS["snap"], 1, Qt.PenStyle.DashLine)
@@ -651,7 +651,8 @@ class IntervalTierTrack(_TierTrack):
             return
         lane_h = (h - 1) / d.nlanes
         y0 = float(d.lanes[i]) * lane_h
-        x0, x1 = self.view.x_of(ann.start, w), self.view.x_of(ann.end, w)
+        # clamped to just outside the canvas: at a deep zoom the far edge is 1e10 px away
+        x0, x1 = (min(max(self.view.x_of(t, w), -4.0), w + 4.0) for t in (ann.start, ann.end))
         rect = QRectF(x0, y0 + 1, max(x1 - x0, 2.0), lane_h - 2)
         p.fillRect(rect, TIER_COLORS["selected_fill"])
         p.setPen(QPen(TIER_COLORS["selected_edge"], 2))
@@ -722,6 +723,8 @@ class PointTierTrack(_TierTrack):
 
     def _paint_selected(self, p: QPainter, ann: Point, w: int, h: int) -> None:
         x = self.view.x_of(ann.time, w)
+        if not -5 <= x <= w + 5:
+            return
         p.fillRect(QRectF(x - 4, 0, 8, h), TIER_COLORS["selected_fill"])
         p.setPen(QPen(TIER_COLORS["selected_edge"], 2))
         p.drawLine(QPointF(x, 0), QPointF(x, h))

@@ -143,9 +143,10 @@ class Track(QWidget):
             p.setClipRect(QRect(0, 0, w, h))
             self._paint_selection(p, w, h)
             self.paint_overlay(p, w, h)
-            x = round(self.view.x_of(self.view.playhead, w))
-            p.setPen(QPen(COLORS["playhead"], 1))
-            p.drawLine(x, 0, x, h)
+            x = self.view.x_of(self.view.playhead, w)
+            if -2 <= x <= w + 2:  # far outside a deep zoom, x would not even fit an int
+                p.setPen(QPen(COLORS["playhead"], 1))
+                p.drawLine(round(x), 0, round(x), h)
             p.restore()
             self.paint_header(p, QRect(0, 0, HEADER_WIDTH, h))
             p.setPen(COLORS["grid"])
@@ -157,7 +158,9 @@ class Track(QWidget):
         sel = self.view.selection
         if sel is None:
             return
-        x0, x1 = self.view.x_of(sel[0], w), self.view.x_of(sel[1], w)
+        x0, x1 = (min(max(self.view.x_of(t, w), -2.0), w + 2.0) for t in sel)  # pixels, not 1e10
+        if x1 < 0 or x0 > w:
+            return
         p.fillRect(QRectF(x0, 0, max(x1 - x0, 1), h), COLORS["selection"])
         p.setPen(QPen(COLORS["selection_edge"], 1))
         p.drawLine(QPointF(x0, 0), QPointF(x0, h))
@@ -188,7 +191,7 @@ class Track(QWidget):
 
     def _on_playhead(self, t: float) -> None:
         w = self.canvas_width()
-        x = HEADER_WIDTH + round(self.view.x_of(t, w))
+        x = HEADER_WIDTH + round(min(max(self.view.x_of(t, w), -3.0), w + 3.0))
         old = self._last_playhead_x
         self._last_playhead_x = x
         h = self.height()

@@ -127,3 +127,31 @@ def test_long_views_tick_on_whole_hours():
         step = nice_step(hours * 3600.0, px)
         assert step % 3600 == 0 and step * px / (hours * 3600.0) >= 80
     assert tick_label(2 * 3600.0, 7200.0) == "2:00:00"
+
+
+def test_a_1_ms_view_deep_into_a_10_hour_tier_paints(qtbot):
+    """The playhead, the time selection and the selected interval lie 1e10 px away: painting must
+    neither raise (int overflow) nor draw their far edges into the view."""
+    n = 10_000
+    s = Session()
+    s.undo_stack.push(
+        AddTier(IntervalTier("big", [Interval(i * 3.6, (i + 1) * 3.6, f"w{i}") for i in range(n)]))
+    )
+    view = TimeView()
+    view.set_extent(0.0, 36_000.0, show_all=True)
+    track = track_for(view, s, s.tier("big"))
+    qtbot.addWidget(track)
+    track.resize(HEADER_WIDTH + 800, 60)
+    track.show()
+    qtbot.waitExposed(track)
+    view.set_selection(100.0, 30_000.0)
+    track.select(s.tier("big").at(18_000.0002).id)
+    view.set_range(17_999.9995, 18_000.0005)  # playhead still at 0
+    img = track.grab().toImage()
+    assert not img.isNull()
+    view.set_playhead(0.0)
+    view.set_playhead(18_000.0)
+    img = track.grab().toImage()
+    x = HEADER_WIDTH + round(view.x_of(18_000.0, track.canvas_width()))
+    assert img.pixelColor(x, 30).red() > 200  # the playhead line, drawn where it is
+    track.detach()
