@@ -223,6 +223,8 @@ class MainWindow(FilesMixin, EditMixin, QMainWindow):
         self.media.failed.connect(self._on_media_failed)
         self.media.duration_changed.connect(lambda _d: self._update_extent())
         self.media.offset_changed.connect(self._on_offset_changed)
+        self.media.removed.connect(self._on_media_removed)
+        self.media.cancelled.connect(self._on_media_cancelled)
         for i, tier in enumerate(session.tiers):
             self._add_tier_track(tier, i)
         self._update_extent(show_all=True)
@@ -412,6 +414,23 @@ class MainWindow(FilesMixin, EditMixin, QMainWindow):
         for t in self.media_tracks():
             if getattr(t, "media", None) is lm and hasattr(t, "set_offset"):
                 t.set_offset(lm.media.offset)
+
+    def _on_media_removed(self, lm: LoadedMedia) -> None:
+        """A media left the session (undo of Add media): its waveforms, spectrogram and video go too."""
+        for t in self.media_tracks():
+            if getattr(t, "media", None) is lm:
+                self.timeline.remove_track(t)
+        if lm.video is not None and lm.media.name in self.video_pane.panels:
+            self.video_pane.remove_video(lm.media.name)
+        if self.media is not None:
+            first = self.media.first_audio()
+            self.overview.set_envelope(
+                first.envelope if first else None, first.media.offset if first else 0.0
+            )
+        self._update_extent()
+
+    def _on_media_cancelled(self, lm: LoadedMedia) -> None:
+        self.show_status(f"opening {lm.media.name} was cancelled: open the session again to load it", 15000)
 
     def _on_media_failed(self, lm: LoadedMedia, message: str) -> None:
         self.dialogs.error("Cannot open media", message)

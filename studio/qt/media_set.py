@@ -80,6 +80,10 @@ class MediaSet(QObject):
     offset_changed = Signal(object)
     #: (duration) the longest media end in session time changed
     duration_changed = Signal(float)
+    #: (LoadedMedia) left the session (undo of Add media): drop what shows it
+    removed = Signal(object)
+    #: (LoadedMedia) its loading job was cancelled (the status bar's cancel button)
+    cancelled = Signal(object)
 
     def __init__(self, session: Session, runner: JobRunner, clock: PlaybackClock | None = None,
                  parent: QObject | None = None) -> None:  # fmt: skip
@@ -90,6 +94,7 @@ class MediaSet(QObject):
         self.loaded: dict[int, LoadedMedia] = {}  # id(MediaRef) -> loaded
         self._pending = 0
         self._jobs: list[Any] = []
+        self._closed = False
         session.media_changed.connect(self._on_media_changed)
         session.media_added.connect(self._on_media_added)
         session.media_removed.connect(self._on_media_removed)
@@ -106,10 +111,15 @@ class MediaSet(QObject):
         self.loaded[id(media)] = lm
         self._pending += 1
 
+        def current() -> bool:
+            # a result for a set already closed (another session is shown) or a media removed
+            # meanwhile is dropped: no track, no error dialog about a session the user left
+            return not self._closed and self.loaded.get(id(media)) is lm
+
         def done(result: dict[str, Any]) -> None:
             self._pending -= 1
-            if self.loaded.get(id(media)) is not lm:
-                return  # removed meanwhile
+            if not current():
+                return
             lm.info = result["info"]
             if "video" in result:
                 lm.video = result["video"]
@@ -125,12 +135,25 @@ class MediaSet(QObject):
 
         def fail(message: str, tb: str) -> None:
             self._pending -= 1
+            if not current():
+                return
             lm.error = message
             self.failed.emit(lm, message)
             self._check_all()
 
+        def cancelled() -> None:
+            # Cancelled jobs report neither a result nor an error: without this the set would
+            # say `loading` for ever and the media would silently never appear.
+            self._pending -= 1
+            if not current():
+                return
+            lm.error = "loading cancelled"
+            self.cancelled.emit(lm)
+            self._check_all()
+
         job = self.runner.submit(lambda: _load_task(media.path), name=f"opening {media.name}",
                                  on_result=done, on_error=fail)  # fmt: skip
+        job.cancelled.connect(cancelled)
         self._jobs.append(job)
 
     def _check_all(self) -> None:
@@ -176,6 +199,7 @@ class MediaSet(QObject):
     def _on_media_removed(self, session: Session, index: int, media: MediaRef) -> None:
         lm = self.loaded.pop(id(media), None)
         if lm is not None:
+            self.removed.emit(lm)  # the window drops its tracks before the sources close
             self._release(lm)
         self.duration_changed.emit(self.duration)
 
@@ -191,6 +215,7 @@ class MediaSet(QObject):
                     pass
 
     def close(self) -> None:
+        self._closed = True
         for j in self._jobs:
             j.cancel()
         try:

@@ -11,6 +11,7 @@ Data safety rules (DEVELOPERS.md: no user data lost):
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 import time
@@ -22,7 +23,7 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from studio import io
 from studio.core.commands import AddMedia, AddTier
 from studio.core.session import MediaRef, Session
-from studio.io.journal import Journal, _read_entries, pending_journals, recover
+from studio.io.journal import Journal, _read_entries, journal_path_for, pending_journals, recover
 
 if TYPE_CHECKING:  # pragma: no cover
     from .main_window import MainWindow
@@ -104,8 +105,17 @@ class FilesMixin:
             self.show_status(note, 15000)
 
     # -- asking before losing edits -------------------------------------------------------------
+    def commit_edits(self: MainWindow) -> None:
+        """Commit a label still being typed in an inline editor: what is saved, exported or asked
+        about must include it (the editor commits on Enter or focus loss, and a menu key is neither)."""
+        for track in self.tier_tracks():
+            ed = getattr(track, "editor", None)
+            if ed is not None:
+                ed._finish()  # the editor's own commit path (Enter, focus out), one undo step
+
     def maybe_save(self: MainWindow, title: str) -> bool:
         """True when it is fine to drop the current session (saved, discarded or clean)."""
+        self.commit_edits()
         if self.session.undo_stack.is_clean():
             return True
         answer = self.dialogs.ask(
@@ -132,7 +142,10 @@ class FilesMixin:
         media = [Path(p) for p in paths if is_media_path(p)]
         ok = True
         if docs:
-            ok = self.open_document(docs[0])
+            if not self.open_document(docs[0]):
+                # cancelled or unreadable: the other files were meant for that document, not for
+                # the session the user kept
+                return False
             for d in docs[1:]:
                 ok = self.import_annotations(d) and ok
         for m in media:
@@ -143,24 +156,46 @@ class FilesMixin:
         if not path.exists():
             self.dialogs.error("Cannot open", f"{path}: no such file")
             return False
-        if not self.maybe_save("Open"):
+        carry = self._media_only()
+        if not carry and not self.maybe_save("Open"):
             return False
+        mine = Journal.attached(self.session)
+        if mine is not None and mine.path == journal_path_for(path):
+            # Reopening the file shown: its journal holds the edits just saved or discarded, and
+            # must not be replayed onto the fresh copy as "recovered" edits.
+            mine.detach(delete=True)
         try:
             session = io.open_file(path)
         except Exception as exc:  # noqa: BLE001 - any reader error is shown, the current session stays
             self.dialogs.error("Cannot open", _describe(exc, path))
             return False
+        if carry and session.media and not self.maybe_save("Open"):
+            j = Journal.attached(session)
+            if j is not None:
+                j.detach(delete=False)  # a crash journal it replayed stays for the next offer
+            return False
         fmt = io.format_for_path(path)
         self.close_journal(clean=True)
         self.doc_path, self.doc_format = path.resolve(), fmt.name
-        if fmt.name != "studio" and not session.media:
+        carry = carry if not session.media else []
+        if fmt.name != "studio" and not session.media and not carry:
             self._find_sibling_media(session, path)
         self.set_session(session)
+        for ref in carry:  # the recording opened first now plays under its annotations
+            self.session.undo_stack.push(AddMedia(ref))
         self.settings.add_recent(path)
         notes = _reader_notes(session, path)
         if notes:
             self.show_status(notes, 15000)
         return True
+
+    def _media_only(self: MainWindow) -> list[MediaRef]:
+        """Copies of the media of an untitled session that has nothing else (a recording opened
+        before its annotation file): opening a document keeps them instead of asking to drop them."""
+        s = self.session
+        if s.path is not None or self.doc_path is not None or s.tiers or not s.media:
+            return []
+        return [dataclasses.replace(m, attrs=dict(m.attrs)) for m in s.media]
 
     def _find_sibling_media(self: MainWindow, session: Session, path: Path) -> None:
         """Praat's convention: words.TextGrid next to words.wav. Found media is shown, not an edit."""
@@ -244,6 +279,7 @@ class FilesMixin:
     # -- save -----------------------------------------------------------------------------------
     def act_save(self: MainWindow) -> bool:
         """Save in place; True when saved."""
+        self.commit_edits()
         if self.session.path is not None and self.doc_format in (None, "studio"):
             return self._save_native(self.session.path)
         if self.doc_path is None or self.doc_format is None:
@@ -251,6 +287,7 @@ class FilesMixin:
         return self._save_foreign(self.doc_path, self.doc_format)
 
     def act_save_as(self: MainWindow) -> bool:
+        self.commit_edits()
         base = self.doc_path or self.session.path
         suggested = str(base.with_suffix(".studio")) if base else str(Path.home() / "untitled.studio")
         target = self.dialogs.save_file("Save session as", suggested, "Studio session (*.studio)")
@@ -324,6 +361,7 @@ class FilesMixin:
 
     def export_to(self: MainWindow, path: Path, fmt: str | None = None) -> list[str] | None:
         """Write the session to `path` (format from `fmt` or the suffix); returns the warnings."""
+        self.commit_edits()
         try:
             warnings = io.write(self.session, path, fmt)
         except Exception as exc:  # noqa: BLE001

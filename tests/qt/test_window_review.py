@@ -1,0 +1,197 @@
+"""Review of the window's session handling and data safety: the paths that could lose an edit or a
+typed label (the inline editor open while saving, closing, opening, exporting), reopening a file
+whose edits were discarded, several dropped files, a media file opened before its annotations,
+undo of an added media, cancelled loading, playback state across sessions, a file changed on disk.
+
+Real widgets offscreen, real media (the demo clip and WAVs written here), dialogs in test mode.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from PySide6.QtCore import Qt
+
+from studio import io
+from studio.core.session import MediaRef, Session
+from studio.core.annotations import Interval
+from studio.core.tiers import IntervalTier
+from studio.io.journal import Journal, journal_path_for
+from studio.qt.dialogs import Dialogs
+from studio.qt.main_window import MainWindow
+from studio.qt.settings import Settings
+
+
+def make_window(qtbot, session=None) -> MainWindow:
+    win = MainWindow(session, dialogs=Dialogs(test_mode=True), settings=Settings(), clock_output="silent")
+    qtbot.addWidget(win)
+    win.resize(1000, 700)
+    win.show()
+    qtbot.waitExposed(win)
+    return win
+
+
+def close(win: MainWindow, *answers: str) -> None:
+    win.dialogs.answers.extend(answers or ("Discard",) * 3)
+    win.close()
+
+
+def write_textgrid(path: Path, labels=(("a", 0.0, 0.5), ("b", 0.5, 1.0))) -> Path:
+    t = IntervalTier("words")
+    for lab, a, b in labels:
+        t.insert(Interval(a, b, lab))
+    s = Session([t])
+    io.write(s, path, "textgrid")
+    return path
+
+
+def write_wav(path: Path, seconds: float = 1.5, channels: int = 1) -> Path:
+    sr = 16000
+    t = np.arange(int(sr * seconds)) / sr
+    x = 0.3 * np.sin(2 * np.pi * 220 * t)
+    sf.write(path, np.stack([x] * channels, axis=1) if channels > 1 else x, sr)
+    return path
+
+
+@pytest.fixture
+def tg(tmp_path) -> Path:
+    return write_textgrid(tmp_path / "words.TextGrid")
+
+
+def open_editor(qtbot, win: MainWindow, tier: str, index: int, text: str):
+    track = win.track_for_tier(tier)
+    win.timeline.set_current(track)
+    track.select(win.session.tier(tier)[index].id)
+    win.trigger("edit_label")
+    qtbot.waitUntil(lambda: track.editor is not None and track.editor.isVisible(), timeout=3000)
+    track.editor.setText(text)
+    return track
+
+
+# -- the inline editor open while the session is saved, closed, replaced, exported ----------------
+def test_save_commits_the_label_being_typed(qtbot, tg):
+    win = make_window(qtbot)
+    assert win.open_paths([tg])
+    open_editor(qtbot, win, "words", 0, "typed")
+    win.dialogs.answers.append("No")  # no lossy-format warning expected, but never save as .studio
+    assert win.act_save()
+    assert [a.label for a in io.read(tg).tier("words")] == ["typed", "b"]
+    assert not win.isWindowModified()
+    close(win)
+
+
+def test_closing_a_clean_session_with_a_label_being_typed_asks(qtbot, tg):
+    win = make_window(qtbot)
+    assert win.open_paths([tg])
+    assert win.session.undo_stack.is_clean()
+    open_editor(qtbot, win, "words", 1, "not lost")
+    win.dialogs.answers.append("Cancel")
+    assert not win.close()
+    assert win.dialogs.messages("ask"), "closing dropped a typed label without asking"
+    assert win.session.tier("words")[1].label == "not lost"
+    close(win)
+
+
+def test_export_includes_the_label_being_typed(qtbot, tg, tmp_path):
+    win = make_window(qtbot)
+    assert win.open_paths([tg])
+    open_editor(qtbot, win, "words", 0, "exported")
+    out = tmp_path / "out.TextGrid"
+    assert win.export_to(out) is not None
+    assert io.read(out).tier("words")[0].label == "exported"
+    close(win)
+
+
+# -- opening ---------------------------------------------------------------------------------------
+def _dirty(win: MainWindow) -> None:
+    win.dialogs.answers.append("extra")
+    win.trigger("new_tier")
+    assert win.isWindowModified()
+
+
+def test_cancel_when_dropping_several_files_changes_nothing(qtbot, tg, tmp_path):
+    other = write_textgrid(tmp_path / "other.TextGrid", (("x", 0.0, 1.0),))
+    wav = write_wav(tmp_path / "a.wav")
+    win = make_window(qtbot)
+    _dirty(win)
+    before = win.session
+    win.dialogs.answers.append("Cancel")
+    assert not win.open_paths([tg, other, wav])
+    assert win.session is before
+    assert win.session.tier_names() == ["extra"], "files were imported into the session the user kept"
+    assert not win.session.media
+    close(win)
+
+
+def test_reopening_a_file_after_discard_does_not_bring_the_edits_back(qtbot, tg):
+    win = make_window(qtbot)
+    assert win.open_paths([tg])
+    _dirty(win)
+    assert journal_path_for(tg).exists()
+    win.dialogs.answers.append("Discard")
+    assert win.open_paths([tg])
+    assert win.session.tier_names() == ["words"]
+    assert not win.isWindowModified()
+    assert not [m for m in win.dialogs.messages("info") if "Recovered" in m[1]]
+    # and the new session is journaled again
+    _dirty(win)
+    assert Journal.attached(win.session) is not None and journal_path_for(tg).exists()
+    close(win)
+
+
+def test_media_opened_first_stays_when_its_annotations_are_opened(qtbot, tmp_path):
+    wav = write_wav(tmp_path / "rec.wav", 1.2)
+    tg = write_textgrid(tmp_path / "labels.TextGrid")  # another stem: not found as a sibling
+    win = make_window(qtbot)
+    assert win.open_paths([wav])
+    qtbot.waitUntil(lambda: not win.media.loading, timeout=10000)
+    assert win.open_paths([tg])
+    assert not win.dialogs.messages("ask"), "nothing to lose, nothing to ask"
+    assert [Path(m.path).name for m in win.session.media] == ["rec.wav"]
+    assert win.session.tier_names() == ["words"]
+    qtbot.waitUntil(lambda: win.media.first_audio() is not None, timeout=10000)
+    close(win)
+
+
+def test_undo_of_added_media_removes_its_tracks_and_redo_does_not_double_them(qtbot, tmp_path):
+    wav = write_wav(tmp_path / "rec.wav", 1.0, channels=2)
+    win = make_window(qtbot)
+    assert win.open_paths([wav])
+    qtbot.waitUntil(lambda: len(win.media_tracks()) == 3, timeout=10000)  # 2 waveforms + spectrogram
+    win.trigger("undo")
+    assert not win.session.media
+    assert win.media_tracks() == []
+    win.trigger("redo")
+    qtbot.waitUntil(lambda: win.media.first_audio() is not None, timeout=10000)
+    qtbot.waitUntil(lambda: not win.media.loading, timeout=10000)
+    kinds = sorted(t.kind for t in win.media_tracks())
+    assert kinds == ["spectrogram", "waveform", "waveform"]
+    close(win)
+
+
+def test_cancelling_the_loading_job_is_not_left_loading(qtbot, demo_dir):
+    win = make_window(qtbot)
+    assert win.open_paths([demo_dir / "swwp2s.mpg"])
+    assert win.media.loading
+    win.jobs_cancel.click()
+    qtbot.waitUntil(lambda: not win.media.loading, timeout=10000)
+    assert not win.dialogs.messages("error")
+    close(win)
+
+
+def test_media_of_a_replaced_session_does_not_report_errors(qtbot, tmp_path, tg):
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"RIFF" + os.urandom(2000))
+    s = Session([IntervalTier("notes")], [MediaRef(str(bad), kind="audio")])
+    win = MainWindow(s, dialogs=Dialogs(test_mode=True), settings=Settings(), clock_output="silent")
+    qtbot.addWidget(win)
+    win.open_paths([tg])  # replaces the session before the bad media's failure arrives
+    win.runner.wait(10)
+    qtbot.wait(50)
+    assert not [m for m in win.dialogs.messages("error") if "bad.wav" in m[2]]
+    close(win)
