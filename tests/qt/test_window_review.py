@@ -9,17 +9,15 @@ Real widgets offscreen, real media (the demo clip and WAVs written here), dialog
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
-from PySide6.QtCore import Qt
 
 from studio import io
-from studio.core.session import MediaRef, Session
 from studio.core.annotations import Interval
+from studio.core.session import MediaRef, Session
 from studio.core.tiers import IntervalTier
 from studio.io.journal import Journal, journal_path_for
 from studio.qt.dialogs import Dialogs
