@@ -54,6 +54,12 @@ class TimeView(QObject):
             self.set_range(t0, t1)
         else:
             self.set_range(*self._range)
+        # a shorter extent (another session, shorter media) must not leave the playhead or the
+        # selection past its end, where nothing shows them and play or "create" would use them
+        self.set_playhead(self._playhead)
+        if self._selection is not None:
+            s0, s1 = max(self._selection[0], t0), min(self._selection[1], t1)
+            self.set_selection(s0 if s1 > s0 else None, s1)
 
     # -- visible range --------------------------------------------------------------------------
     @property

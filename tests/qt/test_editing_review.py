@@ -155,3 +155,18 @@ def test_a_1_ms_view_deep_into_a_10_hour_tier_paints(qtbot):
     x = HEADER_WIDTH + round(view.x_of(18_000.0, track.canvas_width()))
     assert img.pixelColor(x, 30).red() > 200  # the playhead line, drawn where it is
     track.detach()
+
+
+def test_a_shorter_extent_brings_the_playhead_and_selection_inside():
+    view = TimeView()
+    view.set_extent(0.0, 100.0, show_all=True)
+    view.set_playhead(50.0)
+    view.set_selection(2.0, 60.0)
+    moved = []
+    view.playhead_changed.connect(moved.append)
+    view.set_extent(0.0, 3.0)  # e.g. a shorter recording opened
+    assert view.playhead == 3.0 and moved == [3.0]
+    assert view.selection == (2.0, 3.0)
+    view.set_selection(2.5, 2.9)
+    view.set_extent(-1.0, 2.0)
+    assert view.selection is None and view.range == (-1.0, 2.0)
