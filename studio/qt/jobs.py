@@ -184,8 +184,12 @@ class JobRunner(QObject):
         return job
 
     def _on_done(self) -> None:
+        # The runner holds each job until *its own* `done` reaches the UI thread: the signals a
+        # job emitted before (finished, failed, ...) are queued ahead of it, and a job freed while
+        # they wait takes them with it — a caller that kept no reference would lose its result.
+        job = self.sender()
         with self._lock:
-            self._jobs = [j for j in self._jobs if j.active]
+            self._jobs = [j for j in self._jobs if j is not job]
         self.jobs_changed.emit()
 
     def cancel_all(self) -> None:

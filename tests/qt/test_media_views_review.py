@@ -112,3 +112,32 @@ def test_panel_destroyed_without_shutdown_stops_its_decoder(qtbot, tmp_path):
         qtbot.wait(50)
     finally:
         source.close()
+
+
+def test_results_arrive_when_the_caller_keeps_no_reference_to_the_job(qtbot, runner):
+    import gc
+
+    got: list[int] = []
+    errors: list[str] = []
+
+    def task(i):
+        yield
+        if i % 7 == 0:
+            raise ValueError(f"bad input {i}")
+        return i
+
+    n = 200
+    for i in range(n):  # as the window does for feature extraction: the returned Job is dropped
+        runner.submit(lambda i=i: task(i), on_result=got.append, on_error=lambda m, _tb: errors.append(m))
+        if i % 20 == 0:
+            gc.collect()
+            qtbot.wait(1)
+
+    def all_in() -> bool:
+        gc.collect()
+        return len(got) + len(errors) == n
+
+    qtbot.waitUntil(all_in, timeout=5000)
+    assert sorted(got) == [i for i in range(n) if i % 7] and len(errors) == len(range(0, n, 7))
+    assert "bad input 7" in errors
+    qtbot.waitUntil(lambda: not runner.jobs and not runner._jobs, timeout=2000)
