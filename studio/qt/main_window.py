@@ -212,6 +212,7 @@ class MainWindow(FilesMixin, EditMixin, QMainWindow):
         for sig, slot in self._session_connections():
             sig.connect(slot)
         clock = PlaybackClock(output=self.clock_output)
+        clock.rate = self.transport.rate  # the rate the user chose holds for the next session
         cbs = (lambda s: self._bridge.state.emit(s), lambda m: self._bridge.failed.emit(m))
         clock.state_changed.connect(cbs[0])
         clock.failed.connect(cbs[1])
@@ -307,6 +308,10 @@ class MainWindow(FilesMixin, EditMixin, QMainWindow):
             starts.append(r[0])
             ends.append(r[1])
         t0, t1 = min(starts), max(ends)
+        if self.media is not None:
+            # the clock plays (and seeks) over the tiers too, not only over the media: a session
+            # without audio, or tiers longer than the recording, play in silence to their end
+            self.media.clock.set_duration(t1)
         if t1 - t0 < 1.0:
             t1 = t0 + max(1.0, t1 - t0)
         was_all = self.view.range == self.view.extent
@@ -488,11 +493,13 @@ class MainWindow(FilesMixin, EditMixin, QMainWindow):
         self.play_range(*sel)
 
     def pause(self) -> None:
-        if self.media is not None and self.clock.playing:
+        was_playing = self.media is not None and self.clock.playing
+        if was_playing:
             self.clock.pause()
         self._timer.stop()
         self.transport.set_playing(False)
-        self._tick()
+        if was_playing:  # a stopped clock's position is not the playhead (it may be clamped)
+            self._tick()
 
     def _tick(self) -> None:
         if self.media is None:

@@ -9,6 +9,7 @@ Real widgets offscreen, real media (the demo clip and WAVs written here), dialog
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -193,3 +194,68 @@ def test_media_of_a_replaced_session_does_not_report_errors(qtbot, tmp_path, tg)
     qtbot.wait(50)
     assert not [m for m in win.dialogs.messages("error") if "bad.wav" in m[2]]
     close(win)
+
+
+# -- playback --------------------------------------------------------------------------------------
+def test_playback_rate_holds_for_the_next_session(qtbot, tg):
+    win = make_window(qtbot)
+    win.set_rate(0.5)
+    assert win.clock.rate == 0.5
+    assert win.open_paths([tg])
+    assert win.transport.rate == win.clock.rate, "the transport shows one rate, the clock plays another"
+    close(win)
+
+
+def test_frame_step_without_media_steps_from_the_playhead(qtbot, tg):
+    win = make_window(qtbot)
+    assert win.open_paths([tg])  # a TextGrid without its recording
+    win.view.set_playhead(0.5)
+    win.trigger("frame_forward")
+    assert win.view.playhead == pytest.approx(0.51)
+    win.trigger("next_boundary")
+    assert win.view.playhead == pytest.approx(1.0)
+    close(win)
+
+
+def test_play_without_media_reaches_tiers_imported_later(qtbot, tg, tmp_path):
+    win = make_window(qtbot)
+    assert win.open_paths([tg])
+    win.play_range(0.0, 0.05)
+    qtbot.waitUntil(lambda: not win.playing, timeout=3000)
+    longer = write_textgrid(tmp_path / "long.TextGrid", (("z", 0.0, 4.0),))
+    assert win.import_annotations(longer)
+    win.view.set_playhead(3.0)
+    win.play_range(3.0, 3.05)
+    qtbot.waitUntil(lambda: not win.playing, timeout=3000)
+    assert win.view.playhead == pytest.approx(3.05, abs=0.02)
+    close(win)
+
+
+def _play_and_step(qtbot, path: Path, has_video: bool) -> None:
+    Settings()["show_pitch"] = False  # no pitch job (its first import is slow; not what is tested)
+    win = make_window(qtbot)
+    assert win.open_paths([path])
+    qtbot.waitUntil(lambda: not win.media.loading, timeout=15000)
+    assert not win.dialogs.messages("error")
+    assert (win.media.first_video() is not None) == has_video
+    win.trigger("play")
+    qtbot.waitUntil(lambda: not win.playing, timeout=5000)
+    assert win.view.playhead == pytest.approx(0.4, abs=0.02)  # played to the end, and stopped
+    assert not win.transport.playing
+    win.trigger("go_start")
+    win.trigger("frame_forward")
+    assert 0 < win.view.playhead < 0.1
+    close(win)
+
+
+def test_video_only_media_plays_and_steps(qtbot, tmp_path):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "media"))
+    from videogen import make_index_video
+
+    vid = tmp_path / "silent.mp4"
+    make_index_video(vid, 10, fps=25.0, size=(64, 48))
+    _play_and_step(qtbot, vid, True)
+
+
+def test_audio_only_media_plays_and_steps(qtbot, tmp_path):
+    _play_and_step(qtbot, write_wav(tmp_path / "tone.wav", 0.4), False)
