@@ -73,6 +73,9 @@ class FilesMixin:
 
     doc_path: Path | None = None
     doc_format: str | None = None
+    #: (size, mtime) of the document when opened or last saved here: a save in place over a
+    #: file another program changed since asks first
+    doc_identity: tuple[int, int] | None = None
 
     # -- new / journal --------------------------------------------------------------------------
     def new_session_object(self: MainWindow) -> Session:
@@ -85,7 +88,7 @@ class FilesMixin:
         if not self.maybe_save("New session"):
             return
         self.close_journal(clean=True)
-        self.doc_path, self.doc_format = None, None
+        self.doc_path, self.doc_format, self.doc_identity = None, None, None
         self.set_session(self.new_session_object())
 
     def close_journal(self: MainWindow, clean: bool) -> None:
@@ -177,6 +180,7 @@ class FilesMixin:
         fmt = io.format_for_path(path)
         self.close_journal(clean=True)
         self.doc_path, self.doc_format = path.resolve(), fmt.name
+        self.doc_identity = _identity(path)
         carry = carry if not session.media else []
         if fmt.name != "studio" and not session.media and not carry:
             self._find_sibling_media(session, path)
@@ -280,11 +284,28 @@ class FilesMixin:
     def act_save(self: MainWindow) -> bool:
         """Save in place; True when saved."""
         self.commit_edits()
-        if self.session.path is not None and self.doc_format in (None, "studio"):
-            return self._save_native(self.session.path)
-        if self.doc_path is None or self.doc_format is None:
+        native = self.session.path is not None and self.doc_format in (None, "studio")
+        if not native and (self.doc_path is None or self.doc_format is None):
             return self.act_save_as()
-        return self._save_foreign(self.doc_path, self.doc_format)
+        target = self.session.path if native else self.doc_path
+        assert target is not None
+        now = _identity(target)
+        if self.doc_identity is not None and now is not None and now != self.doc_identity:
+            answer = self.dialogs.ask(
+                "Save",
+                f"{target.name} changed on disk since it was opened or last saved here (another "
+                "program wrote it). Overwrite it with this session?\n\nNo: save under another name.",
+                ("Yes", "No", "Cancel"),
+                default="No",
+            )
+            if answer == "No":
+                return self.act_save_as()
+            if answer != "Yes":
+                return False
+        if native:
+            return self._save_native(target)
+        assert self.doc_format is not None
+        return self._save_foreign(target, self.doc_format)
 
     def act_save_as(self: MainWindow) -> bool:
         self.commit_edits()
@@ -302,20 +323,29 @@ class FilesMixin:
         try:
             io.save_session(self.session, path)
         except Exception as exc:  # noqa: BLE001 - the session stays open and unsaved
-            self.dialogs.error("Not saved", _describe(exc, path))
-            return False
+            return self._not_saved(exc, path)
         self.doc_path, self.doc_format = path.resolve(), "studio"
+        self.doc_identity = _identity(path)
         self.settings.add_recent(path)
         self._update_title()
         self.show_status(f"saved {path}")
         return True
+
+    def _not_saved(self: MainWindow, exc: BaseException, path: Path) -> bool:
+        """Say why; a folder or disk that refuses the file offers another name (the edits stay)."""
+        self.dialogs.error("Not saved", _describe_write(exc, path))
+        if not isinstance(exc, OSError):
+            return False
+        answer = self.dialogs.ask("Not saved", f"{path.name} was not saved. Save it under another name?",
+                                  ("Yes", "Cancel"), default="Yes")  # fmt: skip
+        return answer == "Yes" and self.act_save_as()
 
     def _save_foreign(self: MainWindow, path: Path, fmt: str) -> bool:
         with tempfile.TemporaryDirectory() as tmp:
             try:
                 warnings = io.write(self.session, Path(tmp) / path.name, fmt)
             except Exception as exc:  # noqa: BLE001
-                self.dialogs.error("Not saved", _describe(exc, path))
+                self.dialogs.error("Not saved", _describe_write(exc, path))
                 return False
         if warnings:
             answer = self.dialogs.ask(
@@ -333,8 +363,8 @@ class FilesMixin:
         try:
             io.write(self.session, path, fmt)
         except Exception as exc:  # noqa: BLE001
-            self.dialogs.error("Not saved", _describe(exc, path))
-            return False
+            return self._not_saved(exc, path)
+        self.doc_identity = _identity(path)
         self.session.undo_stack.set_clean()
         j = Journal.attached(self.session)
         if j is not None:
@@ -365,8 +395,10 @@ class FilesMixin:
         try:
             warnings = io.write(self.session, path, fmt)
         except Exception as exc:  # noqa: BLE001
-            self.dialogs.error("Not exported", _describe(exc, path))
+            self.dialogs.error("Not exported", _describe_write(exc, path))
             return None
+        if self.doc_path is not None and path.resolve() == self.doc_path:
+            self.doc_identity = _identity(path)  # our own write is not "changed on disk"
         if warnings:
             self.dialogs.info("Exported with losses", f"{path.name}:\n- " + "\n- ".join(warnings))
         self.show_status(f"exported {path}")
@@ -413,9 +445,24 @@ class FilesMixin:
                 header, _entries, _cut = _read_entries(jpath)
                 Journal(session, jpath, header)
                 session.undo_stack.set_dirty()
-                self.doc_path, self.doc_format = None, None
+                self.doc_path, self.doc_format, self.doc_identity = None, None, None
                 self.set_session(session)
             return  # one at a time; the others are offered at the next start
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
+def _describe_write(exc: BaseException, path: Path) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        # the OS names the temporary file of an atomic write, not the file the user chose
+        return f"{path}: cannot write it here ({exc.strerror}); the edits are still open in Studio."
+    return _describe(exc, path)
 
 
 def _describe(exc: BaseException, path: Path) -> str:

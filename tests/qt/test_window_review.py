@@ -9,6 +9,7 @@ Real widgets offscreen, real media (the demo clip and WAVs written here), dialog
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -107,8 +108,8 @@ def test_export_includes_the_label_being_typed(qtbot, tg, tmp_path):
 
 
 # -- opening ---------------------------------------------------------------------------------------
-def _dirty(win: MainWindow) -> None:
-    win.dialogs.answers.append("extra")
+def _dirty(win: MainWindow, name: str = "extra") -> None:
+    win.dialogs.answers.append(name)
     win.trigger("new_tier")
     assert win.isWindowModified()
 
@@ -259,3 +260,52 @@ def test_video_only_media_plays_and_steps(qtbot, tmp_path):
 
 def test_audio_only_media_plays_and_steps(qtbot, tmp_path):
     _play_and_step(qtbot, write_wav(tmp_path / "tone.wav", 0.4), False)
+
+
+# -- saving ----------------------------------------------------------------------------------------
+def _touch_changed(path: Path, text_from: Path) -> None:
+    shutil.copy2(text_from, path)
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
+
+
+@pytest.mark.parametrize("answer", ["Cancel", "Yes"])
+def test_saving_over_a_file_changed_on_disk_asks_first(qtbot, tg, tmp_path, answer):
+    win = make_window(qtbot)
+    assert win.open_paths([tg])
+    _dirty(win)
+    # another program (Praat, a script) rewrites the file meanwhile
+    _touch_changed(tg, write_textgrid(tmp_path / "theirs.TextGrid", (("theirs", 0.0, 2.0),)))
+    win.dialogs.answers.extend([answer, "No"])  # overwrite?, then the lossy-format question if asked
+    saved = win.act_save()
+    asked = [m for m in win.dialogs.messages("ask") if "changed on disk" in m[2]]
+    assert asked, "their version was overwritten without a word"
+    labels = [a.label for a in io.read(tg).tier("words")]
+    if answer == "Cancel":
+        assert not saved and labels == ["theirs"] and win.isWindowModified()
+    else:
+        assert saved and labels == ["a", "b"] and not win.isWindowModified()
+        win.dialogs.log.clear()
+        win.dialogs.answers.clear()
+        _dirty(win, "more")
+        win.dialogs.answers.append("No")
+        assert win.act_save()  # our own save is not a change on disk
+        assert not [m for m in win.dialogs.messages("ask") if "changed on disk" in m[2]]
+    close(win)
+
+
+def test_a_folder_that_cannot_be_written_says_so_and_offers_another_name(qtbot, tg, tmp_path):
+    blocked = Path("/sys/studio-review.studio")  # refused even to root: a real unwritable folder
+    if os.access(blocked.parent, os.W_OK) and not blocked.parent.is_mount():
+        pytest.skip("no unwritable folder here")
+    win = make_window(qtbot)
+    assert win.open_paths([tg])
+    _dirty(win)
+    good = tmp_path / "kept.studio"
+    win.dialogs.answers.extend([str(blocked), "OK", "Yes", str(good)])  # save as, error, another name?
+    assert win.act_save_as()
+    err = win.dialogs.messages("error")[0][2]
+    assert str(blocked) in err and ".tmp" not in err, err
+    assert io.read(good).tier_names() == ["words", "extra"]
+    assert not win.isWindowModified()
+    close(win)
