@@ -466,8 +466,12 @@ class MainWindow(FilesMixin, EditMixin, QMainWindow):
     def act_play(self) -> None:
         if self.playing:
             self.pause()
-        else:
-            self.play_range(self.view.playhead, None)
+            return
+        t = self.view.playhead
+        end = (self.clock.duration if self.media is not None else 0.0) or self.view.extent[1]
+        if t >= end - 1e-3:  # at the end (after playing to it): play again from the start
+            t = self.view.extent[0]
+        self.play_range(t, None)
 
     def play_range(self, t0: float, t1: float | None = None) -> None:
         """Play [t0, t1) (t1=None: to the end)."""

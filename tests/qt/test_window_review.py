@@ -309,3 +309,27 @@ def test_a_folder_that_cannot_be_written_says_so_and_offers_another_name(qtbot, 
     assert io.read(good).tier_names() == ["words", "extra"]
     assert not win.isWindowModified()
     close(win)
+
+
+def test_play_at_the_end_starts_again_from_the_start(qtbot, tmp_path):
+    Settings()["show_pitch"] = False
+    win = make_window(qtbot)
+    assert win.open_paths([write_wav(tmp_path / "tone.wav", 0.3)])
+    qtbot.waitUntil(lambda: not win.media.loading, timeout=10000)
+    win.trigger("go_end")
+    win.trigger("play")
+    assert win.playing, "Space at the end did nothing"
+    assert win.clock.position < 0.1, "it plays from the start again, as media players do"
+    win.trigger("play")
+    assert not win.playing
+    close(win)
+
+
+def test_jobs_status_bar_shows_loading_then_hides(qtbot, demo_dir):
+    win = make_window(qtbot)
+    assert win.open_paths([demo_dir / "swwp2s.mpg"])
+    assert win.jobs_widget.isVisible()
+    assert "swwp2s.mpg" in win.jobs_label.text()
+    qtbot.waitUntil(lambda: not win.runner.jobs, timeout=20000)
+    qtbot.waitUntil(lambda: not win.jobs_widget.isVisible(), timeout=2000)
+    close(win)
