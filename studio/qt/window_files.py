@@ -226,10 +226,20 @@ class FilesMixin:
         with stack.macro(f"Import {path.name}"):
             for v in other.vocabularies.values():
                 self.session.vocabularies.setdefault(v.name, v)
+            # names made unique first, so a child keeps its own (renamed) parent whatever the order
+            taken, renamed = set(self.session.tier_names()), {}
             for tier in other.tiers:
-                name = self.session.unique_tier_name(tier.name)
-                if name != tier.name:
-                    tier._set_name(name)
+                name, k = tier.name, 2
+                while name in taken:
+                    name, k = f"{tier.name} ({k})", k + 1
+                taken.add(name)
+                renamed[tier.name] = name
+            for tier in other.tiers:
+                if tier.parent in renamed:
+                    tier.parent = renamed[tier.parent]
+            for tier in other.tiers:
+                if renamed[tier.name] != tier.name:
+                    tier._set_name(renamed[tier.name])
                 stack.push(AddTier(tier, len(self.session.tiers)))
         self.settings.add_recent(path)
         self.show_status(f"imported {len(other.tiers)} tier(s) from {path.name}")

@@ -333,3 +333,20 @@ def test_jobs_status_bar_shows_loading_then_hides(qtbot, demo_dir):
     qtbot.waitUntil(lambda: not win.runner.jobs, timeout=20000)
     qtbot.waitUntil(lambda: not win.jobs_widget.isVisible(), timeout=2000)
     close(win)
+
+
+@pytest.mark.parametrize("child_first", [False, True])
+def test_import_keeps_each_imported_tier_under_its_own_parent(qtbot, tmp_path, child_first):
+    utt = IntervalTier("utt")
+    utt.insert(Interval(0.0, 1.0, "hello world"))
+    words = IntervalTier("words", parent="utt")
+    words.insert(Interval(0.0, 0.5, "hello"))
+    src = tmp_path / "theirs.studio"
+    io.save_session(Session([words, utt] if child_first else [utt, words]), src)
+    win = make_window(qtbot, Session([IntervalTier("utt")]))
+    assert win.import_annotations(src)
+    assert sorted(win.session.tier_names()) == ["utt", "utt (2)", "words"]
+    assert win.session.tier("words").parent == "utt (2)", "attached to the session's own tier of that name"
+    win.trigger("undo")
+    assert win.session.tier_names() == ["utt"]
+    close(win)
