@@ -37,6 +37,14 @@ def config_dir() -> Path:
     return Path(platformdirs.user_config_dir("studio", appauthor=False))
 
 
+def _same_kind(value: Any, default: Any) -> bool:
+    if isinstance(default, bool):
+        return isinstance(value, bool)
+    if isinstance(default, (int, float)):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, type(default))
+
+
 class Settings:
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or config_dir() / "settings.json"
@@ -44,7 +52,11 @@ class Settings:
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
             if isinstance(data, dict):
-                self.values.update(data)
+                # a value of the wrong kind (a hand-edited file) falls back to its default: the
+                # window reads these at start-up and must not fail on them
+                self.values.update(
+                    {k: v for k, v in data.items() if k not in DEFAULTS or _same_kind(v, DEFAULTS[k])}
+                )
         except (OSError, ValueError):
             pass  # first run, or a damaged file: start from the defaults
 

@@ -350,3 +350,23 @@ def test_import_keeps_each_imported_tier_under_its_own_parent(qtbot, tmp_path, c
     win.trigger("undo")
     assert win.session.tier_names() == ["utt"]
     close(win)
+
+
+# -- settings --------------------------------------------------------------------------------------
+def test_a_hand_edited_settings_file_with_wrong_types_does_not_stop_the_window(qtbot, tmp_path):
+    import json
+
+    from studio.qt.settings import config_dir
+
+    config_dir().mkdir(parents=True, exist_ok=True)
+    (config_dir() / "settings.json").write_text(
+        json.dumps({"segmentation_lag": "fast", "recent": "/a/file.eaf", "snap": "no", "follow_playhead": False}),
+        encoding="utf-8",
+    )
+    s = Settings()
+    assert s.recent == []
+    assert s["segmentation_lag"] == 0.2 and s["snap"] is True
+    assert s["follow_playhead"] is False  # a good value is kept
+    win = make_window(qtbot)
+    assert win.segmenter is not None
+    close(win)
