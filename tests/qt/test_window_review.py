@@ -360,7 +360,9 @@ def test_a_hand_edited_settings_file_with_wrong_types_does_not_stop_the_window(q
 
     config_dir().mkdir(parents=True, exist_ok=True)
     (config_dir() / "settings.json").write_text(
-        json.dumps({"segmentation_lag": "fast", "recent": "/a/file.eaf", "snap": "no", "follow_playhead": False}),
+        json.dumps(
+            {"segmentation_lag": "fast", "recent": "/a/file.eaf", "snap": "no", "follow_playhead": False}
+        ),
         encoding="utf-8",
     )
     s = Settings()
@@ -369,4 +371,34 @@ def test_a_hand_edited_settings_file_with_wrong_types_does_not_stop_the_window(q
     assert s["follow_playhead"] is False  # a good value is kept
     win = make_window(qtbot)
     assert win.segmenter is not None
+    close(win)
+
+
+# -- recovery --------------------------------------------------------------------------------------
+def _left_by_a_crash(tier_name: str = "lost") -> None:
+    """A journal as a killed process leaves it: an unsaved session with one edit, never detached."""
+    from studio.core.commands import AddTier
+
+    s = Session()
+    Journal.for_new_session(s)
+    s.undo_stack.push(AddTier(IntervalTier(tier_name), 0))
+
+
+def test_recovered_unsaved_session_saved_as_leaves_no_journal(qtbot, tmp_path):
+    from studio.io.journal import pending_journals
+
+    _left_by_a_crash()
+    d = Dialogs(test_mode=True)
+    target = tmp_path / "rescued.studio"
+    d.answers.extend(["Yes", None])  # recover?, the "recovered" note
+    win = MainWindow(dialogs=d, settings=Settings(), clock_output="silent", check_recovery=True)
+    qtbot.addWidget(win)
+    qtbot.waitUntil(lambda: win.session.has_tier("lost"), timeout=5000)
+    assert win.isWindowModified()
+    _dirty(win, "after")  # edits after the recovery are journaled too
+    assert len(pending_journals()) == 1
+    win.dialogs.answers.append(str(target))
+    assert win.act_save()
+    assert sorted(io.read(target).tier_names()) == ["after", "lost"]
+    assert not pending_journals()
     close(win)
