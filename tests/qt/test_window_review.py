@@ -402,3 +402,19 @@ def test_recovered_unsaved_session_saved_as_leaves_no_journal(qtbot, tmp_path):
     assert sorted(io.read(target).tier_names()) == ["after", "lost"]
     assert not pending_journals()
     close(win)
+
+
+def test_ctrl_s_typed_in_the_label_editor_saves_the_label(qtbot, tg):
+    from PySide6.QtCore import Qt
+
+    win = make_window(qtbot)
+    assert win.open_paths([tg])
+    win.activateWindow()
+    qtbot.waitUntil(win.isActiveWindow)  # shortcuts go to the active window
+    track = open_editor(qtbot, win, "words", 1, "")
+    track.editor.setFocus()
+    track.editor.insert("ünï")  # (QTest types ASCII only)
+    qtbot.keyClick(track.editor, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    assert [a.label for a in io.read(tg).tier("words")] == ["a", "ünï"]
+    assert not win.isWindowModified()
+    close(win)
