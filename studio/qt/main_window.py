@@ -15,6 +15,7 @@ The window never waits on long work: media are opened, decoded and analysed by `
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
@@ -408,14 +409,27 @@ class MainWindow(FilesMixin, EditMixin, QMainWindow):
             self.overview.set_envelope(lm.envelope, lm.media.offset)
         self._update_extent()
 
+    def _panel_name(self, lm: LoadedMedia) -> str:
+        """The video panel of `lm`: named after the file, and its folder when another video has that
+        name (two cameras each writing video.mp4 must not replace each other)."""
+        if "panel" not in lm.extra:
+            name, panels = lm.media.name, self.video_pane.panels
+            if name in panels:
+                base = name = f"{Path(lm.media.path).parent.name}/{lm.media.name}"
+                k = 2
+                while name in panels:
+                    name, k = f"{base} ({k})", k + 1
+            lm.extra["panel"] = name
+        return str(lm.extra["panel"])
+
     def _on_video_ready(self, lm: LoadedMedia) -> None:
-        self.video_pane.add_video(lm.media.name, lm.video, lm.media.offset)
+        self.video_pane.add_video(self._panel_name(lm), lm.video, lm.media.offset)
         self._update_extent()
         self.show_status(f"{lm.media.name}: {lm.video.width}×{lm.video.height}, {lm.video.fps:.2f} fps")
 
     def _on_offset_changed(self, lm: LoadedMedia) -> None:
-        if lm.video is not None and lm.media.name in self.video_pane.panels:
-            self.video_pane.set_offset(lm.media.name, lm.media.offset)
+        if lm.video is not None and lm.extra.get("panel") in self.video_pane.panels:
+            self.video_pane.set_offset(lm.extra["panel"], lm.media.offset)
         for t in self.media_tracks():
             if getattr(t, "media", None) is lm and hasattr(t, "set_offset"):
                 t.set_offset(lm.media.offset)
@@ -425,8 +439,8 @@ class MainWindow(FilesMixin, EditMixin, QMainWindow):
         for t in self.media_tracks():
             if getattr(t, "media", None) is lm:
                 self.timeline.remove_track(t)
-        if lm.video is not None and lm.media.name in self.video_pane.panels:
-            self.video_pane.remove_video(lm.media.name)
+        if lm.video is not None and lm.extra.get("panel") in self.video_pane.panels:
+            self.video_pane.remove_video(lm.extra["panel"])
         if self.media is not None:
             first = self.media.first_audio()
             self.overview.set_envelope(

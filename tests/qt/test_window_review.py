@@ -418,3 +418,19 @@ def test_ctrl_s_typed_in_the_label_editor_saves_the_label(qtbot, tg):
     assert [a.label for a in io.read(tg).tier("words")] == ["a", "ünï"]
     assert not win.isWindowModified()
     close(win)
+
+
+def test_two_cameras_with_the_same_file_name_both_show(qtbot, tmp_path, demo_dir):
+    paths = []
+    for cam in ("cam1", "cam2"):
+        (tmp_path / cam).mkdir()
+        paths.append(tmp_path / cam / "swwp2s.mpg")
+        shutil.copy2(demo_dir / "swwp2s.mpg", paths[-1])
+    Settings()["show_pitch"] = False
+    win = make_window(qtbot)
+    assert win.open_paths(paths)
+    qtbot.waitUntil(lambda: not win.media.loading, timeout=20000)
+    assert len(win.video_pane.panels) == 2, "the second camera replaced the first"
+    win.trigger("undo")  # remove the second camera: the first stays
+    assert len(win.video_pane.panels) == 1
+    close(win)
