@@ -682,13 +682,17 @@ class MainWindow(FilesMixin, EditMixin, QMainWindow):
         kind = self.dialogs.choice("Add feature curve", "Feature:", kinds)
         if not kind:
             return
-        path = lm.media.path
+        path, media = lm.media.path, self.media
 
         def done(feats: Any) -> None:
             from .curves import FeatureTrack
 
+            if self.media is not media or media.loaded.get(id(lm.media)) is not lm:
+                return  # the session (or this media) was left meanwhile: not a curve of this one
+
             track = FeatureTrack(self.view, feats, f"{lm.media.name} · {kind}", offset=lm.media.offset)
             track.track_id = f"feature:{lm.media.name}:{kind}"
+            track.media = lm  # removed with its media (undo of Add media)
             self.timeline.add_track(track, len(self.media_tracks()))
 
         self.runner.submit(lambda: extract_task(path, kind), name=f"{kind} of {lm.media.name}",

@@ -434,3 +434,19 @@ def test_two_cameras_with_the_same_file_name_both_show(qtbot, tmp_path, demo_dir
     win.trigger("undo")  # remove the second camera: the first stays
     assert len(win.video_pane.panels) == 1
     close(win)
+
+
+def test_a_feature_curve_of_the_session_left_is_not_added_to_the_next(qtbot, tmp_path, tg):
+    Settings()["show_pitch"] = False
+    win = make_window(qtbot)
+    assert win.open_paths([write_wav(tmp_path / "tone.wav", 0.5)])
+    qtbot.waitUntil(lambda: win.media.first_audio() is not None, timeout=10000)
+    _dirty(win)
+    win.dialogs.answers.append("rms")
+    win.trigger("add_feature")
+    win.dialogs.answers.append("Discard")
+    assert win.open_paths([tg])  # another session before the curve arrives
+    assert win.runner.wait(10)
+    qtbot.wait(50)
+    assert not [t for t in win.timeline.tracks if t.kind == "feature" or "rms" in t.title]
+    close(win)
