@@ -449,7 +449,7 @@ class MainWindow(FilesMixin, EditMixin, QMainWindow):
         self._update_extent()
 
     def _on_media_cancelled(self, lm: LoadedMedia) -> None:
-        self.show_status(f"opening {lm.media.name} was cancelled: open the session again to load it", 15000)
+        self.show_status(f"opening {lm.media.name} was cancelled: add it again (Add media) to load it", 15000)
 
     def _on_media_failed(self, lm: LoadedMedia, message: str) -> None:
         self.dialogs.error("Cannot open media", message)

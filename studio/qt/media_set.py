@@ -156,6 +156,15 @@ class MediaSet(QObject):
         job.cancelled.connect(cancelled)
         self._jobs.append(job)
 
+    def reload(self, media: MediaRef) -> bool:
+        """Load `media` again if its loading failed or was cancelled (the user added it again)."""
+        lm = self.loaded.get(id(media))
+        if lm is None or lm.error is None:
+            return False
+        self._release(lm)
+        self._load(media)
+        return True
+
     def _check_all(self) -> None:
         if self._pending == 0:
             self.all_loaded.emit()

@@ -260,8 +260,12 @@ class FilesMixin:
             return False
         kind = "video" if path.suffix.lower() in VIDEO_SUFFIXES else "audio"
         ref = MediaRef(str(path.resolve()), kind=kind)
-        if any(Path(m.path) == Path(ref.path) for m in self.session.media):
-            self.show_status(f"{path.name} is already in the session")
+        same = [m for m in self.session.media if Path(m.path) == Path(ref.path)]
+        if same:
+            if self.media is not None and self.media.reload(same[0]):
+                self.show_status(f"loading {path.name} again")
+            else:
+                self.show_status(f"{path.name} is already in the session")
             return True
         self.session.undo_stack.push(AddMedia(ref))
         self.settings.add_recent(path)

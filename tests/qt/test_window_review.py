@@ -450,3 +450,38 @@ def test_a_feature_curve_of_the_session_left_is_not_added_to_the_next(qtbot, tmp
     qtbot.wait(50)
     assert not [t for t in win.timeline.tracks if t.kind == "feature" or "rms" in t.title]
     close(win)
+
+
+def test_opening_another_file_while_media_load_shows_nothing_of_the_first(qtbot, demo_copy_dir, tg):
+    win = make_window(qtbot)
+    assert win.open_paths([demo_copy_dir / "demo.studio"])
+    assert win.media.loading
+    assert win.open_paths([tg])
+    assert win.runner.wait(10)
+    qtbot.wait(50)
+    assert not win.video_pane.panels and not win.media_tracks()
+    assert not win.dialogs.messages("error")
+    close(win)
+
+
+@pytest.fixture
+def demo_copy_dir(tmp_path, demo_dir) -> Path:
+    d = tmp_path / "demo"
+    d.mkdir()
+    for name in ("demo.studio", "swwp2s.mpg"):
+        shutil.copy2(demo_dir / name, d / name)
+    return d
+
+
+def test_a_media_whose_loading_was_cancelled_loads_when_added_again(qtbot, demo_dir):
+    win = make_window(qtbot)
+    assert win.open_paths([demo_dir / "swwp2s.mpg"])
+    win.jobs_cancel.click()
+    qtbot.waitUntil(lambda: not win.media.loading, timeout=10000)
+    if win.media.first_video() is not None:
+        pytest.skip("the job ended before the cancel reached it")
+    assert win.open_paths([demo_dir / "swwp2s.mpg"])
+    assert len(win.session.media) == 1
+    qtbot.waitUntil(lambda: win.media.first_video() is not None, timeout=10000)
+    qtbot.waitUntil(lambda: len(win.video_pane.panels) == 1, timeout=5000)
+    close(win)
