@@ -497,8 +497,9 @@ class MainWindow(FilesMixin, EditMixin, QMainWindow):
         loop = self.actions_by_id["loop"].isChecked() if t1 is not None else False
         try:
             clock.play(t0, t1, loop=loop)
-        except (ValueError, RuntimeError) as exc:
-            self.show_status(f"cannot play: {exc}")
+        except Exception as exc:  # noqa: BLE001 - an unreadable file, a device gone (PortAudioError)
+            self.show_status(f"cannot play: {exc}", 15000)
+            self.transport.set_playing(False)
             return
         self._timer.start()
         self.transport.set_playing(True)

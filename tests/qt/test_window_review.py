@@ -485,3 +485,27 @@ def test_a_media_whose_loading_was_cancelled_loads_when_added_again(qtbot, demo_
     qtbot.waitUntil(lambda: win.media.first_video() is not None, timeout=10000)
     qtbot.waitUntil(lambda: len(win.video_pane.panels) == 1, timeout=5000)
     close(win)
+
+
+def test_an_audio_device_that_fails_to_start_is_reported_not_raised(qtbot, tmp_path):
+    from studio.media.clock import PulledOutput
+
+    class UnpluggedDevice(PulledOutput):
+        """What SoundDeviceOutput does when its device went away: starting the stream raises
+        (sounddevice.PortAudioError derives from Exception only). No sound card here to unplug."""
+
+        def begin(self, run, rate):  # noqa: ANN001
+            super().begin(run, rate)
+            raise OSError("Error starting stream: Device unavailable [PaErrorCode -9985]")
+
+    Settings()["show_pitch"] = False
+    win = MainWindow(
+        dialogs=Dialogs(test_mode=True), settings=Settings(), clock_output=UnpluggedDevice(48000, 2)
+    )
+    qtbot.addWidget(win)
+    assert win.open_paths([write_wav(tmp_path / "tone.wav", 0.3)])
+    qtbot.waitUntil(lambda: not win.media.loading, timeout=10000)
+    win.trigger("play")
+    assert not win.playing and not win.transport.playing
+    assert "Device unavailable" in win.statusBar().currentMessage()
+    close(win)
