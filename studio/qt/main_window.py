@@ -278,6 +278,8 @@ class MainWindow(FilesMixin, EditMixin, QMainWindow):
     def session_name(self) -> str:
         if self.session.path is not None:
             return self.session.path.name
+        if self.doc_path is not None:  # an annotation file (EAF, TextGrid...) saved back in place
+            return self.doc_path.name
         return str(self.session.metadata.get("name") or "untitled")
 
     def _update_title(self) -> None:

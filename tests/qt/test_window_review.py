@@ -509,3 +509,14 @@ def test_an_audio_device_that_fails_to_start_is_reported_not_raised(qtbot, tmp_p
     assert not win.playing and not win.transport.playing
     assert "Device unavailable" in win.statusBar().currentMessage()
     close(win)
+
+
+def test_the_title_and_questions_name_the_annotation_file_open(qtbot, tg):
+    win = make_window(qtbot)
+    assert win.open_paths([tg])
+    assert win.windowTitle().startswith("Studio — words.TextGrid")
+    _dirty(win)
+    win.dialogs.answers.append("Cancel")
+    assert not win.close()
+    assert "words.TextGrid has unsaved changes" in win.dialogs.messages("ask")[-1][2]
+    close(win)
