@@ -454,6 +454,13 @@ class MainWindow(FilesMixin, EditMixin, QMainWindow):
         self.show_status(f"opening {lm.media.name} was cancelled: add it again (Add media) to load it", 15000)
 
     def _on_media_failed(self, lm: LoadedMedia, message: str) -> None:
+        from studio.core.commands import AddMedia
+
+        st = self.session.undo_stack
+        top = st.command(st.index - 1) if st.index else None
+        if isinstance(top, AddMedia) and top.media is lm.media:  # just added (a drop, Add media)
+            st.undo()  # a file that cannot play is not left in the session (nor in its next save)
+            message += "\nIt was not added to the session."
         self.dialogs.error("Cannot open media", message)
         self.show_status(message)
 

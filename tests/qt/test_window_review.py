@@ -520,3 +520,15 @@ def test_the_title_and_questions_name_the_annotation_file_open(qtbot, tg):
     assert not win.close()
     assert "words.TextGrid has unsaved changes" in win.dialogs.messages("ask")[-1][2]
     close(win)
+
+
+def test_a_dropped_file_that_is_not_media_is_not_left_in_the_session(qtbot, tmp_path):
+    doc = tmp_path / "notes.docx"
+    doc.write_bytes(b"PK\x03\x04" + os.urandom(3000))
+    win = make_window(qtbot)
+    assert win.open_paths([doc])  # accepted at first: only the media engine can tell
+    qtbot.waitUntil(lambda: bool(win.dialogs.messages("error")), timeout=10000)
+    assert "notes.docx" in win.dialogs.messages("error")[0][2]
+    assert not win.session.media, "a file that cannot play stays in the session and in the next save"
+    assert not win.isWindowModified()
+    close(win)
