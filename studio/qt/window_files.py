@@ -168,22 +168,24 @@ class FilesMixin:
             # must not be replayed onto the fresh copy as "recovered" edits.
             mine.detach(delete=True)
         try:
-            session = io.open_file(path)
+            fmt = io.format_for_path(path)
+            session = io.open_file(path, journal=False)
         except Exception as exc:  # noqa: BLE001 - any reader error is shown, the current session stays
             self.dialogs.error("Cannot open", _describe(exc, path))
             return False
+        if fmt.name != "studio" and not session.media and not carry:
+            # before the journal replays: its edits may concern that recording (an offset)
+            self._find_sibling_media(session, path)
+        Journal.open_for(session, path, fmt.name)  # replays what a crash left, then journals
         if carry and session.media and not self.maybe_save("Open"):
             j = Journal.attached(session)
             if j is not None:
                 j.detach(delete=False)  # a crash journal it replayed stays for the next offer
             return False
-        fmt = io.format_for_path(path)
         self.close_journal(clean=True)
         self.doc_path, self.doc_format = path.resolve(), fmt.name
         self.doc_identity = _identity(path)
         carry = carry if not session.media else []
-        if fmt.name != "studio" and not session.media and not carry:
-            self._find_sibling_media(session, path)
         self.set_session(session)
         for ref in carry:  # the recording opened first now plays under its annotations
             self.session.undo_stack.push(AddMedia(ref))

@@ -532,3 +532,20 @@ def test_a_dropped_file_that_is_not_media_is_not_left_in_the_session(qtbot, tmp_
     assert not win.session.media, "a file that cannot play stays in the session and in the next save"
     assert not win.isWindowModified()
     close(win)
+
+
+def test_edits_to_the_recording_found_next_to_a_textgrid_are_recovered(qtbot, tg):
+    from studio.core.commands import SetMediaOffset
+
+    write_wav(tg.with_suffix(".wav"), 0.5)  # words.wav beside words.TextGrid (Praat's convention)
+    win = make_window(qtbot)
+    assert win.open_paths([tg])
+    assert [m.name for m in win.session.media] == ["words.wav"]
+    win.session.undo_stack.push(SetMediaOffset("words.wav", 0.25))
+    Journal.attached(win.session).detach(delete=False)  # what a crash leaves: the journal on disk
+    win2 = make_window(qtbot)
+    assert win2.open_paths([tg])
+    assert win2.session.media[0].offset == 0.25
+    assert any("Recovered 1" in m[2] for m in win2.dialogs.messages("info")), win2.dialogs.log
+    close(win2)
+    close(win)
