@@ -549,15 +549,15 @@ class MainWindow(FilesMixin, EditMixin, QMainWindow):
             self.transport.set_time(t, self.frame_at(t))
 
     def _on_clock_state(self, state: str) -> None:
-        self.transport.set_playing(state == "playing")
-        if state == "playing":
+        playing = self.playing  # the clock now, not the queued signal (a play may have followed it)
+        self.transport.set_playing(playing)
+        if playing:
             self._timer.start()
         else:
             self._tick()
 
     def _on_clock_failed(self, message: str) -> None:
-        self._timer.stop()
-        self.transport.set_playing(False)
+        self._on_clock_state("paused")  # (the clock paused itself; a late signal: what it does now)
         self.dialogs.error("Playback stopped", message)
 
     def set_rate(self, rate: float) -> None:

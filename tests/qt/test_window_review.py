@@ -549,3 +549,18 @@ def test_edits_to_the_recording_found_next_to_a_textgrid_are_recovered(qtbot, tg
     assert any("Recovered 1" in m[2] for m in win2.dialogs.messages("info")), win2.dialogs.log
     close(win2)
     close(win)
+
+
+def test_a_late_state_signal_from_the_clock_thread_does_not_contradict_the_clock(qtbot, tg):
+    win = make_window(qtbot)
+    assert win.open_paths([tg])
+    win.play_range(0.0, None)
+    assert win.playing
+    # the clock's worker said "paused" (the end of the previous range) just before the user
+    # played again; the queued signal arrives after the new play started
+    win._bridge.state.emit("paused")
+    qtbot.wait(20)
+    assert win.transport.playing, "the transport shows paused while the clock plays"
+    win.trigger("play")
+    assert not win.playing and not win.transport.playing
+    close(win)
