@@ -6,7 +6,12 @@ Data safety rules (DEVELOPERS.md: no user data lost):
   and the next start offers to recover;
 - saving writes atomically; saving back to a format that cannot hold everything (a curve tier in
   a TextGrid, confidences in SRT…) first says what would be lost and offers a .studio file instead;
-- replacing or closing a session with unsaved edits asks Save / Discard / Cancel.
+- replacing or closing a session with unsaved edits asks Save / Discard / Cancel; a label still
+  being typed in the inline editor is committed first (and before a save or an export);
+- saving in place over a file another program changed since asks first; a folder that refuses
+  the file offers another name;
+- reopening the file shown never replays the edits just discarded; a recording opened before its
+  annotation file stays with it.
 """
 
 from __future__ import annotations
