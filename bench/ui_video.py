@@ -96,7 +96,9 @@ class Recorder:
         self.view.set_playhead(pos, playing=self.clock.playing)
 
 
-def play_once(path: Path, rate: float, wall_seconds: float, panel_size: tuple[int, int]) -> dict:
+def play_once(
+    path: Path, rate: float, wall_seconds: float, panel_size: tuple[int, int], lead: bool = True
+) -> dict:
     from PySide6.QtCore import QTimer
 
     from studio.media.audio import open_audio
@@ -129,6 +131,8 @@ def play_once(path: Path, rate: float, wall_seconds: float, panel_size: tuple[in
         scale = panel.decode_scale()
         media_span = wall_seconds * rate
         clock.rate = rate
+        if lead:  # as MainWindow does while playing: ask for the frame one timer tick ahead
+            pane.set_lead(0.015 * rate)
         rec.recording = True
         timer.start()
         clock.play(0.0, min(media_span, video.duration))
@@ -183,6 +187,11 @@ def main() -> None:
     ap.add_argument("--panel", default="1280x720", help="size of the video panel (WxH)")
     ap.add_argument("--only", choices=["gop60", "gop250"], default=None, help="one clip only")
     ap.add_argument("--keep", action="store_true", help="keep (and reuse) the generated clips")
+    ap.add_argument(
+        "--no-lead",
+        action="store_true",
+        help="request the frame at the playhead, not one timer tick ahead (as before the window looked ahead)",
+    )
     a = ap.parse_args()
     cores = pin_cores(a.cores or None)
     panel_size = tuple(int(x) for x in a.panel.lower().split("x"))
@@ -201,7 +210,7 @@ def main() -> None:
         try:
             for rate, secs in ((1.0, a.seconds), (2.0, a.fast_seconds)):
                 if secs > 0:
-                    r = play_once(path, rate, secs, panel_size)
+                    r = play_once(path, rate, secs, panel_size, lead=not a.no_lead)
                     rows.append((name, rate, r))
                     print(f"  {name} rate {rate:g}: done ({r['wall_s']:.1f} s)", flush=True)
         finally:

@@ -45,6 +45,7 @@ from .timeview import TimeView
 from .track import HEADER_WIDTH, Track
 from .window_edit import EditMixin
 from .window_files import FilesMixin
+from .window_playback import TICK_MS, PlaybackMixin
 
 __all__ = ["MainWindow"]
 
@@ -56,7 +57,7 @@ class _ClockBridge(QObject):
     failed = Signal(str)
 
 
-class MainWindow(FilesMixin, EditMixin, QMainWindow):
+class MainWindow(FilesMixin, EditMixin, PlaybackMixin, QMainWindow):
     """See the module doc. `session=None` starts an empty, journaled session."""
 
     #: the session shown changed (after tracks were built)
@@ -96,7 +97,7 @@ class MainWindow(FilesMixin, EditMixin, QMainWindow):
         self.view.playhead_changed.connect(self._on_playhead)
         self.runner.jobs_changed.connect(self._update_jobs)
         self._timer = QTimer(self)
-        self._timer.setInterval(15)
+        self._timer.setInterval(TICK_MS)
         self._timer.timeout.connect(self._tick)
         self.init_edit()
         self.set_session(session if session is not None else self.new_session_object())
@@ -480,160 +481,6 @@ class MainWindow(FilesMixin, EditMixin, QMainWindow):
             a.setCheckable(True)
             a.setChecked(not t.isHidden())
             a.toggled.connect(lambda on, t=t: self.timeline.set_hidden(t, not on))
-
-    # -- playback -------------------------------------------------------------------------------
-    @property
-    def playing(self) -> bool:
-        return self.media is not None and self.clock.playing
-
-    def act_play(self) -> None:
-        if self.playing:
-            self.pause()
-            return
-        t = self.view.playhead
-        end = (self.clock.duration if self.media is not None else 0.0) or self.view.extent[1]
-        if t >= end - 1e-3:  # at the end (after playing to it): play again from the start
-            t = self.view.extent[0]
-        self.play_range(t, None)
-
-    def play_range(self, t0: float, t1: float | None = None) -> None:
-        """Play [t0, t1) (t1=None: to the end)."""
-        if self.media is None:
-            return
-        clock = self.clock
-        if clock.duration <= 0:
-            clock.set_duration(self.view.extent[1])
-        loop = self.actions_by_id["loop"].isChecked() if t1 is not None else False
-        try:
-            clock.play(t0, t1, loop=loop)
-        except Exception as exc:  # noqa: BLE001 - an unreadable file, a device gone (PortAudioError)
-            self.show_status(f"cannot play: {exc}", 15000)
-            self.transport.set_playing(False)
-            return
-        self._timer.start()
-        self.transport.set_playing(True)
-
-    def act_play_selection(self) -> None:
-        sel = self.view.selection or self.selected_span()
-        if sel is None:
-            self.show_status("nothing selected to play")
-            return
-        self.play_range(*sel)
-
-    def pause(self) -> None:
-        was_playing = self.media is not None and self.clock.playing
-        if was_playing:
-            self.clock.pause()
-        self._timer.stop()
-        self.transport.set_playing(False)
-        if was_playing:  # a stopped clock's position is not the playhead (it may be clamped)
-            self._tick()
-
-    def _tick(self) -> None:
-        if self.media is None:
-            return
-        pos = self.clock.position
-        self._ticking = True
-        try:
-            self.view.set_playhead(pos, playing=self.clock.playing)
-        finally:
-            self._ticking = False
-        self.transport.set_time(pos, self.frame_at(pos))
-        if not self.clock.playing and self._timer.isActive():
-            self._timer.stop()
-            self.transport.set_playing(False)
-
-    def _on_playhead(self, t: float) -> None:
-        if not self._ticking and self.media is not None:
-            self.clock.seek(t)
-            self.transport.set_time(t, self.frame_at(t))
-
-    def _on_clock_state(self, state: str) -> None:
-        playing = self.playing  # the clock now, not the queued signal (a play may have followed it)
-        self.transport.set_playing(playing)
-        if playing:
-            self._timer.start()
-        else:
-            self._tick()
-
-    def _on_clock_failed(self, message: str) -> None:
-        self._on_clock_state("paused")  # (the clock paused itself; a late signal: what it does now)
-        self.dialogs.error("Playback stopped", message)
-
-    def set_rate(self, rate: float) -> None:
-        if self.media is None:
-            return
-        from studio.media.stretch import MAX_RATE, MIN_RATE
-
-        rate = min(max(float(rate), MIN_RATE), MAX_RATE)
-        self.clock.rate = rate
-        self.transport.set_rate(rate)
-        self.show_status(f"rate {rate:g}×")
-
-    def act_slower(self) -> None:
-        self.set_rate(self.clock.rate - 0.25 if self.clock.rate > 0.75 else 0.5)
-
-    def act_faster(self) -> None:
-        self.set_rate(self.clock.rate + 0.25)
-
-    def set_loop(self, on: bool) -> None:
-        a = self.actions_by_id["loop"]
-        if a.isChecked() != on:
-            a.setChecked(on)
-            return
-        if self.media is not None:
-            self.clock.loop = on
-        self.transport.set_loop(on)
-
-    def act_loop(self, on: bool) -> None:
-        self.set_loop(on)
-
-    def frame_at(self, t: float) -> int | None:
-        lm = self.media.first_video() if self.media is not None else None
-        if lm is None:
-            return None
-        return lm.video.index_at(t - lm.media.offset)
-
-    def frame_times(self) -> Any:
-        """Session times of the first video's frames (None without video)."""
-        lm = self.media.first_video() if self.media is not None else None
-        if lm is None:
-            return None
-        return lm.video.timestamps + lm.media.offset
-
-    def step_frames(self, n: int) -> None:
-        self.pause()
-        lm = self.media.first_video() if self.media is not None else None
-        t = self.view.playhead
-        if lm is None:
-            self.view.set_playhead(t + 0.01 * n)
-        else:
-            v, off = lm.video, lm.media.offset
-            i = min(max(v.index_at(t - off) + n, 0), v.frame_count - 1)
-            self.view.set_playhead(v.time_of(i) + off + 1e-6)
-        self.view.ensure_visible(self.view.playhead)
-
-    def act_frame_back(self) -> None:
-        self.step_frames(-1)
-
-    def act_frame_forward(self) -> None:
-        self.step_frames(+1)
-
-    def act_back_second(self) -> None:
-        self.view.set_playhead(self.view.playhead - 1.0)
-        self.view.ensure_visible(self.view.playhead)
-
-    def act_forward_second(self) -> None:
-        self.view.set_playhead(self.view.playhead + 1.0)
-        self.view.ensure_visible(self.view.playhead)
-
-    def act_go_start(self) -> None:
-        self.view.set_playhead(self.view.extent[0])
-        self.view.ensure_visible(self.view.playhead)
-
-    def act_go_end(self) -> None:
-        self.view.set_playhead(self.view.extent[1])
-        self.view.ensure_visible(self.view.playhead)
 
     # -- view -----------------------------------------------------------------------------------
     def act_zoom_in(self) -> None:

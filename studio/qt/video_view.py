@@ -157,6 +157,9 @@ class VideoPanel(QWidget):
         self.frames_shown = 0
         self.frames_skipped = 0
         self.note = ""  # why the panel is black (before the start, after the end, an error)
+        #: seconds of session time to look ahead during playback: the playhead moves by timer ticks,
+        #: so asking for the frame one tick ahead shows each frame on time instead of a tick late
+        self.lead = 0.0
         self._image: QImage | None = None
         self._shown_key: tuple[int, float] | None = None
         self._want: tuple[int, float] | None = None  # the frame the playhead asks for
@@ -224,7 +227,7 @@ class VideoPanel(QWidget):
             return
         self._dirty = False
         src = self.source
-        tm = self.media_time()
+        tm = self.media_time() + self.lead
         start, end = float(src.timestamps[0]), src.duration
         if not math.isfinite(tm) or tm < start - _TOLERANCE or tm >= end:
             before = tm < start - _TOLERANCE
@@ -378,6 +381,7 @@ class VideoPane(QWidget):
         super().__init__(parent)
         self.view = view
         self.panels: dict[str, VideoPanel] = {}
+        self.lead = 0.0
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -403,6 +407,7 @@ class VideoPane(QWidget):
         if name in self.panels:
             self.remove_video(name)
         panel = VideoPanel(self.view, name, source, offset, self._grid_host)
+        panel.lead = self.lead
         self.panels[name] = panel
         self._relayout()
         panel.refresh()
@@ -419,6 +424,14 @@ class VideoPane(QWidget):
 
     def set_offset(self, name: str, offset: float) -> None:
         self.panels[name].set_offset(offset)
+
+    def set_lead(self, seconds: float) -> None:
+        """Look ahead `seconds` during playback (one timer tick × rate); 0 when paused (exact frame)."""
+        self.lead = float(seconds)
+        for panel in self.panels.values():
+            if panel.lead != self.lead:
+                panel.lead = self.lead
+                panel.refresh()
 
     def panel(self, name: str) -> VideoPanel:
         return self.panels[name]
