@@ -193,13 +193,16 @@ class WaveformTrack(Track):
         top = np.clip(np.floor(mid - maxs * s), 0, rows - 1).astype(np.int32)
         bottom = np.clip(np.floor(mid - mins * s), 0, rows - 1).astype(np.int32)
         np.maximum(bottom, top, out=bottom)  # at least one pixel of ink per column
-        colour = np.where(
-            (maxs >= CLIP_LEVEL) | (mins <= -CLIP_LEVEL), argb(WARNING_COLOR), argb(COLORS["wave"])
-        ).astype(np.uint32)
         r = np.arange(rows, dtype=np.int32)[:, None]
         ink = (r >= top[None, :]) & (r <= bottom[None, :])
+        # only the clipped end of a column is marked: a whole orange column reads as a second playhead
+        band = max(2, round(3 * dpr))
+        clipped = ((maxs >= CLIP_LEVEL)[None, :] & (r < top[None, :] + band)) | (
+            (mins <= -CLIP_LEVEL)[None, :] & (r > bottom[None, :] - band)
+        )
+        colour = np.where(clipped, np.uint32(argb(WARNING_COLOR)), np.uint32(argb(COLORS["wave"])))
         buf = np.zeros((rows, cols), np.uint32)
-        buf[:, x] = np.where(ink, colour[None, :], np.uint32(0))
+        buf[:, x] = np.where(ink, colour, np.uint32(0))
         img = QImage(buf.data, cols, rows, cols * 4, QImage.Format.Format_ARGB32_Premultiplied)
         img.setDevicePixelRatio(dpr)
         p.drawImage(QPointF(0, 0), img)  # buf stays alive until here

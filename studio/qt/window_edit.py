@@ -375,6 +375,8 @@ class EditMixin:
 
     # -- find -----------------------------------------------------------------------------------
     def act_find(self: MainWindow) -> None:
+        if self.find_panel.isHidden():  # a strip under the tracks, not half the window
+            self.resizeDocks([self.find_panel], [170], Qt.Orientation.Vertical)
         self.find_panel.show()
         self.find_panel.raise_()
         self.find_panel.query.setFocus()

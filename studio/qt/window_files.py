@@ -437,6 +437,18 @@ class FilesMixin:
             if mine is not None and jpath == mine.path:
                 continue
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(item.get("created") or 0))
+            if item.get("base") and not Path(item["base"]).exists():
+                # the file was moved or deleted since: its edits cannot be replayed onto it; keep
+                # them aside (not offered at every start) and say where
+                keep = jpath.with_suffix(f".orphaned-{int(time.time())}")
+                os.replace(jpath, keep)
+                self.dialogs.info(
+                    "Unsaved edits of a missing file",
+                    f"Studio stopped while {item['base']} had {item['edits']} unsaved edit(s) (started {when}), "
+                    f"but that file is gone. The edits are kept in {keep}; put the file back and rename the "
+                    f"journal to {jpath.name} to recover them.",
+                )
+                continue
             what = Path(item["base"]).name if item.get("base") else "an unsaved session"
             answer = self.dialogs.ask(
                 "Recover unsaved edits",

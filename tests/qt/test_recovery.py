@@ -105,3 +105,20 @@ def test_declining_recovery_keeps_the_journal_aside(qtbot):
     assert not pending_journals()
     assert list(journal_dir().glob("*.declined-*"))
     win.close()
+
+
+def test_journal_of_a_deleted_file_is_kept_aside_once(qtbot, tmp_path, demo_dir):
+    for name in ("demo.studio", "swwp2s.mpg"):
+        shutil.copy2(demo_dir / name, tmp_path / name)
+    _crash(str(tmp_path / "demo.studio"))
+    (tmp_path / "demo.studio").unlink()
+    win = _window(qtbot, [])
+    qtbot.waitUntil(lambda: bool(win.dialogs.messages("info")), timeout=10000)
+    kind, title, text = win.dialogs.messages("info")[0]
+    assert "demo.studio" in text and "gone" in text
+    assert not win.dialogs.messages("ask")
+    from studio.io.journal import journal_dir, pending_journals
+
+    assert not pending_journals()  # not offered again at the next start
+    assert list(journal_dir().glob("*.orphaned-*"))
+    win.close()
