@@ -510,7 +510,7 @@ class SpectrogramTrack(Track):
             y1 = float(self._freq_y(freqs[0] - df / 2, freqs, rows, h))
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
         w_s = (b - a) / max(w, 1)
-        for r in others + current:
+        for r in others + _joined(current):
             # the visible frames, plus one each side for the interpolation at the edges
             j0, j1 = np.searchsorted(r.times, [a - r.hop_s - w_s, b + r.hop_s + w_s])
             j0, j1 = max(int(j0) - 1, 0), min(int(j1) + 1, r.times.size)
@@ -522,7 +522,7 @@ class SpectrogramTrack(Track):
             x0 = self.view.x_of(float(r.times[j0]) - r.hop_s / 2 + self.offset, w)
             x1 = self.view.x_of(float(r.times[j1 - 1]) + r.hop_s / 2 + self.offset, w)
             p.drawImage(QRectF(x0, y0, x1 - x0, y1 - y0), img, QRectF(0, 0, j1 - j0, rows))
-            self.drawn_keys.append(r.key)
+            self.drawn_keys.extend(getattr(r, "keys", [r.key]))
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
 
     def _small_font(self, p: QPainter) -> None:
@@ -607,3 +607,29 @@ class SpectrogramTrack(Track):
                 p.drawPolyline(polygon(xs, ys))
                 p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         return self._scale(p, lo, hi, "dB", INTENSITY_COLOR, w, h, right)
+
+
+class _Joined:
+    """Neighbouring tiles of one level as one image: smoothing then never sees a tile edge, so
+    there is no seam where two tiles meet (each tile scaled on its own blends its edge column)."""
+
+    def __init__(self, run: list[TileResult]) -> None:
+        self.keys = [r.key for r in run]
+        self.key = run[0].key
+        self.times = np.concatenate([r.times for r in run])
+        self.db = np.concatenate([r.db for r in run], axis=1)
+        self.hop_s = run[0].hop_s
+        self.freqs = run[0].freqs
+
+
+def _joined(tiles: list[TileResult]) -> list[Any]:
+    out: list[Any] = []
+    run: list[TileResult] = []
+    for r in sorted(tiles, key=lambda r: r.key.index):
+        if run and r.key.index != run[-1].key.index + 1:
+            out.append(_Joined(run) if len(run) > 1 else run[0])
+            run = []
+        run.append(r)
+    if run:
+        out.append(_Joined(run) if len(run) > 1 else run[0])
+    return out
