@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 
 from studio import io
@@ -299,7 +300,9 @@ class FilesMixin:
         paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
         if paths:
             event.acceptProposedAction()
-            self.open_paths(paths)
+            # after the drop returns: opening may ask questions, and a modal dialog inside the drop
+            # would hold the program the files were dragged from (its drag loop waits for us)
+            QTimer.singleShot(0, lambda: self.open_paths(paths))
 
     # -- save -----------------------------------------------------------------------------------
     def act_save(self: MainWindow) -> bool:

@@ -226,7 +226,7 @@ def test_drop_media_adds_it(window, qtbot, demo_dir, tmp_path):
     ev = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
                     Qt.KeyboardModifier.NoModifier)  # fmt: skip
     window.dropEvent(ev)
-    assert window.session.media[-1].name == "tone.wav"
+    qtbot.waitUntil(lambda: window.session.media[-1].name == "tone.wav", timeout=5000)
     qtbot.waitUntil(
         lambda: any(t.title.startswith("tone.wav") for t in window.timeline.tracks), timeout=15000
     )
