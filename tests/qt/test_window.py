@@ -13,12 +13,10 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
+from windowkit import close, make_window, wait_loaded  # noqa: E402
 
 from studio import io
 from studio.core.tiers import IntervalTier
-from studio.qt.dialogs import Dialogs
-from studio.qt.main_window import MainWindow
-from studio.qt.settings import Settings
 from studio.qt.track import HEADER_WIDTH
 
 EXPECTED = Path(__file__).parent.parent / "data" / "qt"
@@ -33,20 +31,6 @@ def demo_copy(tmp_path, demo_dir) -> Path:
     return d / "demo.studio"
 
 
-def make_window(qtbot, session=None) -> MainWindow:
-    win = MainWindow(session, dialogs=Dialogs(test_mode=True), settings=Settings(), clock_output="silent")
-    qtbot.addWidget(win)
-    win.resize(1200, 800)
-    win.show()
-    qtbot.waitExposed(win)
-    return win
-
-
-def wait_loaded(qtbot, win: MainWindow) -> None:
-    qtbot.waitUntil(lambda: win.media is not None and not win.media.loading, timeout=20000)
-    qtbot.waitUntil(lambda: win.ready_for_screenshot(), timeout=20000)
-
-
 @pytest.fixture
 def window(qtbot, demo_copy):
     win = make_window(qtbot)
@@ -54,11 +38,6 @@ def window(qtbot, demo_copy):
     wait_loaded(qtbot, win)
     yield win
     win.dialogs.answers.extend(["Discard"] * 3)
-    win.close()
-
-
-def close(win: MainWindow, answer: str = "Discard") -> None:
-    win.dialogs.answers.append(answer)
     win.close()
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from windowkit import close, make_window  # noqa: E402
 
 from studio import io
 from studio.core.annotations import Interval
@@ -25,20 +26,6 @@ from studio.io.journal import Journal, journal_path_for
 from studio.qt.dialogs import Dialogs
 from studio.qt.main_window import MainWindow
 from studio.qt.settings import Settings
-
-
-def make_window(qtbot, session=None) -> MainWindow:
-    win = MainWindow(session, dialogs=Dialogs(test_mode=True), settings=Settings(), clock_output="silent")
-    qtbot.addWidget(win)
-    win.resize(1000, 700)
-    win.show()
-    qtbot.waitExposed(win)
-    return win
-
-
-def close(win: MainWindow, *answers: str) -> None:
-    win.dialogs.answers.extend(answers or ("Discard",) * 3)
-    win.close()
 
 
 def write_textgrid(path: Path, labels=(("a", 0.0, 0.5), ("b", 0.5, 1.0))) -> Path:
@@ -75,7 +62,7 @@ def open_editor(qtbot, win: MainWindow, tier: str, index: int, text: str):
 
 # -- the inline editor open while the session is saved, closed, replaced, exported ----------------
 def test_save_commits_the_label_being_typed(qtbot, tg):
-    win = make_window(qtbot)
+    win = make_window(qtbot, size=(1000, 700))
     assert win.open_paths([tg])
     open_editor(qtbot, win, "words", 0, "typed")
     win.dialogs.answers.append("No")  # no lossy-format warning expected, but never save as .studio
@@ -86,7 +73,7 @@ def test_save_commits_the_label_being_typed(qtbot, tg):
 
 
 def test_closing_a_clean_session_with_a_label_being_typed_asks(qtbot, tg):
-    win = make_window(qtbot)
+    win = make_window(qtbot, size=(1000, 700))
     assert win.open_paths([tg])
     assert win.session.undo_stack.is_clean()
     open_editor(qtbot, win, "words", 1, "not lost")
@@ -98,7 +85,7 @@ def test_closing_a_clean_session_with_a_label_being_typed_asks(qtbot, tg):
 
 
 def test_export_includes_the_label_being_typed(qtbot, tg, tmp_path):
-    win = make_window(qtbot)
+    win = make_window(qtbot, size=(1000, 700))
     assert win.open_paths([tg])
     open_editor(qtbot, win, "words", 0, "exported")
     out = tmp_path / "out.TextGrid"
@@ -117,7 +104,7 @@ def _dirty(win: MainWindow, name: str = "extra") -> None:
 def test_cancel_when_dropping_several_files_changes_nothing(qtbot, tg, tmp_path):
     other = write_textgrid(tmp_path / "other.TextGrid", (("x", 0.0, 1.0),))
     wav = write_wav(tmp_path / "a.wav")
-    win = make_window(qtbot)
+    win = make_window(qtbot, size=(1000, 700))
     _dirty(win)
     before = win.session
     win.dialogs.answers.append("Cancel")
@@ -129,7 +116,7 @@ def test_cancel_when_dropping_several_files_changes_nothing(qtbot, tg, tmp_path)
 
 
 def test_reopening_a_file_after_discard_does_not_bring_the_edits_back(qtbot, tg):
-    win = make_window(qtbot)
+    win = make_window(qtbot, size=(1000, 700))
     assert win.open_paths([tg])
     _dirty(win)
     assert journal_path_for(tg).exists()
@@ -147,7 +134,7 @@ def test_reopening_a_file_after_discard_does_not_bring_the_edits_back(qtbot, tg)
 def test_media_opened_first_stays_when_its_annotations_are_opened(qtbot, tmp_path):
     wav = write_wav(tmp_path / "rec.wav", 1.2)
     tg = write_textgrid(tmp_path / "labels.TextGrid")  # another stem: not found as a sibling
-    win = make_window(qtbot)
+    win = make_window(qtbot, size=(1000, 700))
     assert win.open_paths([wav])
     qtbot.waitUntil(lambda: not win.media.loading, timeout=10000)
     assert win.open_paths([tg])
@@ -160,7 +147,7 @@ def test_media_opened_first_stays_when_its_annotations_are_opened(qtbot, tmp_pat
 
 def test_undo_of_added_media_removes_its_tracks_and_redo_does_not_double_them(qtbot, tmp_path):
     wav = write_wav(tmp_path / "rec.wav", 1.0, channels=2)
-    win = make_window(qtbot)
+    win = make_window(qtbot, size=(1000, 700))
     assert win.open_paths([wav])
     qtbot.waitUntil(lambda: len(win.media_tracks()) == 3, timeout=10000)  # 2 waveforms + spectrogram
     win.trigger("undo")
@@ -175,7 +162,7 @@ def test_undo_of_added_media_removes_its_tracks_and_redo_does_not_double_them(qt
 
 
 def test_cancelling_the_loading_job_is_not_left_loading(qtbot, demo_dir):
-    win = make_window(qtbot)
+    win = make_window(qtbot, size=(1000, 700))
     assert win.open_paths([demo_dir / "swwp2s.mpg"])
     assert win.media.loading
     win.jobs_cancel.click()
@@ -199,7 +186,7 @@ def test_media_of_a_replaced_session_does_not_report_errors(qtbot, tmp_path, tg)
 
 # -- playback --------------------------------------------------------------------------------------
 def test_playback_rate_holds_for_the_next_session(qtbot, tg):
-    win = make_window(qtbot)
+    win = make_window(qtbot, size=(1000, 700))
     win.set_rate(0.5)
     assert win.clock.rate == 0.5
     assert win.open_paths([tg])
@@ -208,7 +195,7 @@ def test_playback_rate_holds_for_the_next_session(qtbot, tg):
 
 
 def test_frame_step_without_media_steps_from_the_playhead(qtbot, tg):
-    win = make_window(qtbot)
+    win = make_window(qtbot, size=(1000, 700))
     assert win.open_paths([tg])  # a TextGrid without its recording
     win.view.set_playhead(0.5)
     win.trigger("frame_forward")
@@ -219,7 +206,7 @@ def test_frame_step_without_media_steps_from_the_playhead(qtbot, tg):
 
 
 def test_play_without_media_reaches_tiers_imported_later(qtbot, tg, tmp_path):
-    win = make_window(qtbot)
+    win = make_window(qtbot, size=(1000, 700))
     assert win.open_paths([tg])
     win.play_range(0.0, 0.05)
     qtbot.waitUntil(lambda: not win.playing, timeout=3000)
@@ -234,7 +221,7 @@ def test_play_without_media_reaches_tiers_imported_later(qtbot, tg, tmp_path):
 
 def _play_and_step(qtbot, path: Path, has_video: bool) -> None:
     Settings()["show_pitch"] = False  # no pitch job (its first import is slow; not what is tested)
-    win = make_window(qtbot)
+    win = make_window(qtbot, size=(1000, 700))
     assert win.open_paths([path])
     qtbot.waitUntil(lambda: not win.media.loading, timeout=15000)
     assert not win.dialogs.messages("error")
@@ -271,7 +258,7 @@ def _touch_changed(path: Path, text_from: Path) -> None:
 
 @pytest.mark.parametrize("answer", ["Cancel", "Yes"])
 def test_saving_over_a_file_changed_on_disk_asks_first(qtbot, tg, tmp_path, answer):
-    win = make_window(qtbot)
+    win = make_window(qtbot, size=(1000, 700))
     assert win.open_paths([tg])
     _dirty(win)
     # another program (Praat, a script) rewrites the file meanwhile
@@ -298,7 +285,7 @@ def test_a_folder_that_cannot_be_written_says_so_and_offers_another_name(qtbot, 
     blocked = Path("/sys/studio-review.studio")  # refused even to root: a real unwritable folder
     if os.access(blocked.parent, os.W_OK) and not blocked.parent.is_mount():
         pytest.skip("no unwritable folder here")
-    win = make_window(qtbot)
+    win = make_window(qtbot, size=(1000, 700))
     assert win.open_paths([tg])
     _dirty(win)
     good = tmp_path / "kept.studio"
@@ -313,7 +300,7 @@ def test_a_folder_that_cannot_be_written_says_so_and_offers_another_name(qtbot, 
 
 def test_play_at_the_end_starts_again_from_the_start(qtbot, tmp_path):
     Settings()["show_pitch"] = False
-    win = make_window(qtbot)
+    win = make_window(qtbot, size=(1000, 700))
     assert win.open_paths([write_wav(tmp_path / "tone.wav", 0.3)])
     qtbot.waitUntil(lambda: not win.media.loading, timeout=10000)
     win.trigger("go_end")
@@ -326,7 +313,7 @@ def test_play_at_the_end_starts_again_from_the_start(qtbot, tmp_path):
 
 
 def test_jobs_status_bar_shows_loading_then_hides(qtbot, demo_dir):
-    win = make_window(qtbot)
+    win = make_window(qtbot, size=(1000, 700))
     assert win.open_paths([demo_dir / "swwp2s.mpg"])
     assert win.jobs_widget.isVisible()
     assert "swwp2s.mpg" in win.jobs_label.text()
@@ -369,7 +356,7 @@ def test_a_hand_edited_settings_file_with_wrong_types_does_not_stop_the_window(q
     assert s.recent == []
     assert s["segmentation_lag"] == 0.2 and s["snap"] is True
     assert s["follow_playhead"] is False  # a good value is kept
-    win = make_window(qtbot)
+    win = make_window(qtbot, size=(1000, 700))
     assert win.segmenter is not None
     close(win)
 
@@ -407,7 +394,7 @@ def test_recovered_unsaved_session_saved_as_leaves_no_journal(qtbot, tmp_path):
 def test_ctrl_s_typed_in_the_label_editor_saves_the_label(qtbot, tg):
     from PySide6.QtCore import Qt
 
-    win = make_window(qtbot)
+    win = make_window(qtbot, size=(1000, 700))
     assert win.open_paths([tg])
     win.activateWindow()
     qtbot.waitUntil(win.isActiveWindow)  # shortcuts go to the active window
@@ -427,7 +414,7 @@ def test_two_cameras_with_the_same_file_name_both_show(qtbot, tmp_path, demo_dir
         paths.append(tmp_path / cam / "swwp2s.mpg")
         shutil.copy2(demo_dir / "swwp2s.mpg", paths[-1])
     Settings()["show_pitch"] = False
-    win = make_window(qtbot)
+    win = make_window(qtbot, size=(1000, 700))
     assert win.open_paths(paths)
     qtbot.waitUntil(lambda: not win.media.loading, timeout=20000)
     assert len(win.video_pane.panels) == 2, "the second camera replaced the first"
@@ -438,7 +425,7 @@ def test_two_cameras_with_the_same_file_name_both_show(qtbot, tmp_path, demo_dir
 
 def test_a_feature_curve_of_the_session_left_is_not_added_to_the_next(qtbot, tmp_path, tg):
     Settings()["show_pitch"] = False
-    win = make_window(qtbot)
+    win = make_window(qtbot, size=(1000, 700))
     assert win.open_paths([write_wav(tmp_path / "tone.wav", 0.5)])
     qtbot.waitUntil(lambda: win.media.first_audio() is not None, timeout=10000)
     _dirty(win)
@@ -453,7 +440,7 @@ def test_a_feature_curve_of_the_session_left_is_not_added_to_the_next(qtbot, tmp
 
 
 def test_opening_another_file_while_media_load_shows_nothing_of_the_first(qtbot, demo_copy_dir, tg):
-    win = make_window(qtbot)
+    win = make_window(qtbot, size=(1000, 700))
     assert win.open_paths([demo_copy_dir / "demo.studio"])
     assert win.media.loading
     assert win.open_paths([tg])
@@ -474,7 +461,7 @@ def demo_copy_dir(tmp_path, demo_dir) -> Path:
 
 
 def test_a_media_whose_loading_was_cancelled_loads_when_added_again(qtbot, demo_dir):
-    win = make_window(qtbot)
+    win = make_window(qtbot, size=(1000, 700))
     assert win.open_paths([demo_dir / "swwp2s.mpg"])
     win.jobs_cancel.click()
     qtbot.waitUntil(lambda: not win.media.loading, timeout=10000)
@@ -512,7 +499,7 @@ def test_an_audio_device_that_fails_to_start_is_reported_not_raised(qtbot, tmp_p
 
 
 def test_the_title_and_questions_name_the_annotation_file_open(qtbot, tg):
-    win = make_window(qtbot)
+    win = make_window(qtbot, size=(1000, 700))
     assert win.open_paths([tg])
     assert win.windowTitle().startswith("Studio — words.TextGrid")
     _dirty(win)
@@ -525,7 +512,7 @@ def test_the_title_and_questions_name_the_annotation_file_open(qtbot, tg):
 def test_a_dropped_file_that_is_not_media_is_not_left_in_the_session(qtbot, tmp_path):
     doc = tmp_path / "notes.docx"
     doc.write_bytes(b"PK\x03\x04" + os.urandom(3000))
-    win = make_window(qtbot)
+    win = make_window(qtbot, size=(1000, 700))
     assert win.open_paths([doc])  # accepted at first: only the media engine can tell
     qtbot.waitUntil(lambda: bool(win.dialogs.messages("error")), timeout=10000)
     assert "notes.docx" in win.dialogs.messages("error")[0][2]
@@ -538,12 +525,12 @@ def test_edits_to_the_recording_found_next_to_a_textgrid_are_recovered(qtbot, tg
     from studio.core.commands import SetMediaOffset
 
     write_wav(tg.with_suffix(".wav"), 0.5)  # words.wav beside words.TextGrid (Praat's convention)
-    win = make_window(qtbot)
+    win = make_window(qtbot, size=(1000, 700))
     assert win.open_paths([tg])
     assert [m.name for m in win.session.media] == ["words.wav"]
     win.session.undo_stack.push(SetMediaOffset("words.wav", 0.25))
     Journal.attached(win.session).detach(delete=False)  # what a crash leaves: the journal on disk
-    win2 = make_window(qtbot)
+    win2 = make_window(qtbot, size=(1000, 700))
     assert win2.open_paths([tg])
     assert win2.session.media[0].offset == 0.25
     assert any("Recovered 1" in m[2] for m in win2.dialogs.messages("info")), win2.dialogs.log
@@ -552,7 +539,7 @@ def test_edits_to_the_recording_found_next_to_a_textgrid_are_recovered(qtbot, tg
 
 
 def test_a_late_state_signal_from_the_clock_thread_does_not_contradict_the_clock(qtbot, tg):
-    win = make_window(qtbot)
+    win = make_window(qtbot, size=(1000, 700))
     assert win.open_paths([tg])
     win.play_range(0.0, None)
     assert win.playing
