@@ -33,6 +33,7 @@ examples:
   studio features clip.mp4 --kind mouth,logmel --hop 0.04 -o av.npy  several kinds on one grid
   studio sync camera.mp4 recorder.wav --json   offset and drift of B relative to A
   studio dtw a.npy b.npy --band 0.1 -o path.csv  DTW of two feature files (e.g. from studio features)
+  studio align talk.wav talk.txt -o talk.TextGrid   word times (and --level phone) of a transcript
 """
 
 
@@ -458,9 +459,10 @@ def build_parser() -> argparse.ArgumentParser:
     feat.set_defaults(func=cmd_features)
 
     from . import app
-    from .align import dtw_cli, sync
+    from .align import align_cli, dtw_cli, sync
 
     app.add_parsers(sub)
+    align_cli.add_parser(sub)
 
     sync.add_parser(sub)
     dtw_cli.add_parser(sub)

@@ -1,0 +1,184 @@
+"""Align a transcript to a recording: the Python API behind `studio align`, returning session tiers.
+
+    session = align_transcript("talk.wav", "talk.txt")               # tiers "words" (+ "lines")
+    session = align_transcript("talk.wav", text, level="phone")      # + "phones" (parent: words)
+    io.write(session, "talk.TextGrid")
+
+The transcript is a text (or a .txt path), a `studio.align.text.Transcript`, or an interval tier
+(one line per interval). It is tokenized and normalised for speaking (`studio.align.text`:
+numbers and symbols to words, fillers flagged, bracketed non-speech skipped) while the tiers keep
+the user's own words. A user word that is spoken as several words ("42" → "forty two") is
+synthesized as those words and gets the span from the first one's start to the last one's end.
+
+Methods:
+- ``"tts-dtw"`` (`studio.align.tts_dtw`): espeak-ng synthesis + DTW; any espeak-ng language
+  (``language`` is the espeak voice, e.g. "en", "de", "fr-fr", "es").
+
+Each word interval carries a confidence; a word the recording does not seem to contain is kept
+with ``attrs["missing"] = True`` and confidence 0 (never silently dropped), and non-speech marks
+("[laughter]") are left out of the words tier and listed in ``session.metadata["alignment"]``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from ..core.annotations import Interval
+from ..core.session import MediaRef, Session
+from ..core.tiers import IntervalTier
+from ..tasks.base import Progress, Task, run, scaled
+
+__all__ = ["align_transcript", "align_transcript_task", "METHODS", "LEVELS"]
+
+METHODS = ("tts-dtw",)
+LEVELS = ("line", "word", "phone")
+
+
+def _transcript(transcript: Any, language: str) -> Any:
+    from .text import Transcript, tokenize
+
+    if isinstance(transcript, Transcript):
+        return transcript
+    if isinstance(transcript, IntervalTier):
+        return Transcript.from_tier(transcript, language=language)
+    if isinstance(transcript, (Path, os.PathLike)) or (
+        isinstance(transcript, str) and "\n" not in transcript and transcript.endswith(".txt")
+    ):
+        p = Path(transcript)
+        try:
+            text = p.read_text(encoding="utf-8-sig")
+        except FileNotFoundError:
+            raise FileNotFoundError(f"{p}: no such file") from None
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"{p}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        try:
+            return tokenize(text, language=language)
+        except ValueError as exc:
+            raise ValueError(f"{p}: {exc}") from None
+    if isinstance(transcript, str):
+        return tokenize(transcript, language=language)
+    raise TypeError(
+        f"a transcript is a text, a .txt path, a Transcript or an IntervalTier, not {type(transcript)}"
+    )
+
+
+def align_transcript_task(
+    media: Any,
+    transcript: Any,
+    *,
+    method: str = "tts-dtw",
+    level: str = "word",
+    language: str = "en",
+    **options: Any,
+) -> Task[Session]:
+    """`align_transcript` as a cancellable task."""
+    from ..media.audio import AudioSource, open_audio_task
+
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r} (known: {', '.join(METHODS)})")
+    if level not in LEVELS:
+        raise ValueError(f"unknown level {level!r} (known: {', '.join(LEVELS)})")
+    tr = _transcript(transcript, language)
+    yield Progress(0.0, "opening the recording")
+    if isinstance(media, AudioSource):
+        source, path = media, str(getattr(media, "path", ""))
+    else:
+        path = str(media)
+        source = yield from scaled(open_audio_task(path), 0.0, 0.1)
+
+    # the spoken words, each user word expanded into the words it is spoken as
+    lines: list[list[str]] = []
+    owners: list[int] = []  # per synthesized word: the user word (index into tr.words)
+    for line in tr.lines:
+        spoken: list[str] = []
+        for w in line.words:
+            if not w.spoken:
+                continue
+            for part in w.parts:
+                spoken.append(part)
+                owners.append(w.index)
+        if spoken:
+            lines.append(spoken)
+    if not owners:
+        raise ValueError("the transcript has no words to align (only non-speech marks?)")
+
+    from .tts_dtw import align_tts_task
+
+    result = yield from scaled(align_tts_task(source, lines, voice=language, **options), 0.1, 0.95)
+
+    words = tr.words
+    spans: dict[int, list[Any]] = {}
+    for timing in result.words:
+        spans.setdefault(owners[timing.index], []).append(timing)
+    words_tier = IntervalTier("words")
+    phones_tier = IntervalTier("phones", parent="words")
+    lines_tier = IntervalTier("lines")
+    skipped = []
+    prev_end = 0.0
+    for w in words:
+        parts = spans.get(w.index)
+        if not parts:
+            skipped.append(w.text)
+            continue
+        start = max(min(p.start for p in parts), prev_end)
+        end = max(max(p.end for p in parts), start + 0.01)
+        conf = min(p.confidence for p in parts)
+        missing = any(p.missing for p in parts)
+        attrs = {"missing": True} if missing else {}
+        if w.filler:
+            attrs["filler"] = True
+        words_tier.insert(Interval(start, end, w.text, confidence=round(conf, 4), attrs=attrs))
+        prev_end = end
+        if level == "phone":
+            p_prev = start
+            for p in parts:
+                for ps, pe, sym in p.phones:
+                    ps, pe = max(ps, p_prev), min(max(pe, ps + 0.005), end)
+                    if pe - ps >= 0.001:
+                        phones_tier.insert(Interval(ps, pe, sym))
+                        p_prev = pe
+    if len(tr.lines) > 1 or level == "line":
+        _fill_lines(lines_tier, tr, words_tier)
+    tiers = [words_tier] if level != "line" else []
+    if len(lines_tier):
+        tiers = [lines_tier, *tiers]
+        if level != "line":
+            words_tier.parent = "lines"
+    if level == "phone":
+        tiers.append(phones_tier)
+    media_refs = [MediaRef(os.path.abspath(path), kind="audio")] if path else []
+    session = Session(tiers, media_refs)
+    session.metadata["alignment"] = {
+        "method": method,
+        "language": language,
+        "cost": result.cost,
+        "skipped_nonspeech": skipped,
+        "missing": [iv.label for iv in words_tier if iv.attrs.get("missing")],
+    }
+    session.metadata["media_duration"] = round(source.duration, 6)
+    yield Progress(1.0, "aligned")
+    return session
+
+
+def _fill_lines(lines_tier: IntervalTier, tr: Any, words_tier: IntervalTier) -> None:
+    """One interval per transcript line, from its first aligned word's start to its last one's end."""
+    aligned = list(words_tier)
+    k = 0
+    for line in tr.lines:
+        n = sum(1 for w in line.words if w.spoken)
+        group = aligned[k : k + n]
+        k += n
+        if not group:
+            continue
+        start, end = group[0].start, group[-1].end
+        if len(lines_tier) and start < lines_tier[-1].end:
+            start = lines_tier[-1].end
+        if end - start > 1e-3:
+            lines_tier.insert(Interval(start, end, line.text.strip()))
+
+
+def align_transcript(media: Any, transcript: Any, **kw: Any) -> Session:
+    """Align `transcript` to the recording `media` (a path or an AudioSource); see the module doc."""
+    return run(align_transcript_task(media, transcript, **kw))
