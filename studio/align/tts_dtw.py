@@ -80,6 +80,43 @@ def features_for_alignment(samples: np.ndarray, sample_rate: int, kind: str = "m
     return np.ascontiguousarray(f.T, dtype=np.float32)
 
 
+def speech_frames(
+    samples: np.ndarray, sample_rate: int, max_pause: float = 0.4, keep_pause: float = 0.2
+) -> np.ndarray:
+    """Indexes of the 10 ms frames to align: every frame except the middle of long pauses.
+
+    A pause (frames more than ``(loud - quiet) * 0.3`` dB under the recording's loud level, where
+    loud/quiet are its 95th/10th percentile frame energies) longer than ``max_pause`` keeps only
+    ``keep_pause`` seconds (half at each end). The synthetic speech pauses 0.05-0.3 s; a recording's
+    long pauses (a conversation's gaps, silence between takes) would otherwise have to be absorbed
+    by stretching the words beside them, which the step pattern limits to 2x."""
+    import librosa
+
+    y = np.asarray(samples, dtype=np.float32).reshape(-1)
+    if sample_rate != RATE:
+        import soxr
+
+        y = soxr.resample(y, sample_rate, RATE).astype(np.float32)
+    rms = librosa.feature.rms(y=np.pad(y, (0, max(0, 400 - y.size))), frame_length=400, hop_length=160)[0]
+    db = 20 * np.log10(rms + 1e-10)
+    quiet, loud = np.percentile(db, [10, 95])
+    silent = db < loud - 0.7 * (loud - quiet)
+    keep = np.ones(db.size, bool)
+    max_n, half = int(round(max_pause / HOP)), int(round(keep_pause / HOP / 2))
+    i = 0
+    while i < db.size:
+        if silent[i]:
+            j = i
+            while j < db.size and silent[j]:
+                j += 1
+            if j - i > max_n:
+                keep[i + half : j - half] = False
+            i = j
+        else:
+            i += 1
+    return np.nonzero(keep)[0]
+
+
 def _synthesize(lines: list[list[str]], voice: str, word_gap: float, line_gap: float) -> tuple:
     """Synthetic audio of the lines' words, with each word's [start, end) and its phones in it.
 
@@ -131,7 +168,9 @@ def align_tts_task(
     word_gap: float = 0.05,
     line_gap: float = 0.3,
     step: str = "asymmetric",
+    compact_pauses: bool = True,
     max_exact_cells: float = 6e7,
+    min_size: int = 8192,
 ) -> Task[TTSAlignment]:
     """Align `lines` (each a list of spoken words, e.g. `Transcript` norms) to `audio` (an
     `AudioSource`-like object with ``resampled(rate, mono=True).load()``, or a (samples, rate) pair)."""
@@ -151,14 +190,19 @@ def align_tts_task(
         raise ValueError("the recording is shorter than 50 ms")
     yield Progress(0.2, "features")
     Fs = features_for_alignment(syn, syn_sr, features)
-    Fr = features_for_alignment(real, real_sr, features)
+    Fr_all = features_for_alignment(real, real_sr, features)
+    keep = speech_frames(real, real_sr) if compact_pauses else np.arange(len(Fr_all))
+    keep = keep[keep < len(Fr_all)]
+    Fr = np.ascontiguousarray(Fr_all[keep])
     yield Progress(0.35, "aligning")
     if float(len(Fs)) * len(Fr) <= max_exact_cells:
         task = dtw_task(Fs, Fr, metric="cosine", step=step, subsequence=True)
     else:
-        task = multiscale_dtw_task(Fs, Fr, metric="cosine", step=step, subsequence=True)
+        task = multiscale_dtw_task(Fs, Fr, metric="cosine", step=step, subsequence=True, min_size=min_size)
     res = yield from scaled(task, 0.35, 0.95)
-    path = res.path
+    path = res.path.copy()
+    path[:, 1] = keep[path[:, 1]]  # back to the recording's own frames
+    Fr = Fr_all
     # per synthetic frame: the first and last recording frame matched, and the local distance
     n = len(Fs)
     first = np.full(n, np.iinfo(np.int64).max, np.int64)
