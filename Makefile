@@ -21,6 +21,7 @@ test: lint
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest
 
 # benchmarks print figures against the peers; goals, not tests (see bench/*.py for options)
-BENCH ?= $(sort $(wildcard bench/*.py))
+BENCH ?= $(sort $(filter-out bench/_%,$(wildcard bench/*.py)))
 bench: setup
-	@for b in $(BENCH); do echo "== $$b"; $(PY) $$b || exit 1; done
+	@bash scripts/setup.sh --bench
+	@for b in $(BENCH); do echo "== $$b"; QT_QPA_PLATFORM=offscreen $(PY) $$b || exit 1; done

@@ -5,6 +5,8 @@
 # Used by `make demo` and `make test`; safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+BENCH=0
+[ "${1:-}" = "--bench" ] && BENCH=1  # also the peers bench/ measures against (make bench)
 
 DEBS=(
   libportaudio2 espeak-ng ffmpeg xvfb xauth
@@ -21,6 +23,11 @@ DEBS=(
   # libsndfile for soundfile (the wheel bundles one, the system one is a fallback)
   libsndfile1
 )
+
+if [ "$BENCH" = 1 ]; then
+  # aeneas-ng builds its C extensions against these
+  DEBS+=(build-essential python3-dev festival-dev libestools-dev libespeak-ng-dev)
+fi
 
 # A Python with venv (Debian splits venv out of python3).
 if ! command -v "${PYTHON:-python3}" >/dev/null || ! "${PYTHON:-python3}" -c "import venv, ensurepip" 2>/dev/null; then
@@ -60,4 +67,12 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "setup: installing studio[dev]"
   .venv/bin/python -m pip install -q -e ".[dev]"
   touch "$stamp"
+fi
+if [ "$BENCH" = 1 ]; then
+  bstamp=.venv/.studio-bench-installed
+  if [ ! -f "$bstamp" ] || [ pyproject.toml -nt "$bstamp" ]; then
+    echo "setup: installing the benchmark peers (studio[bench])"
+    .venv/bin/python -m pip install -q -e ".[dev,bench]"
+    touch "$bstamp"
+  fi
 fi

@@ -13,6 +13,9 @@ synthesized as those words and gets the span from the first one's start to the l
 Methods:
 - ``"tts-dtw"`` (`studio.align.tts_dtw`): espeak-ng synthesis + DTW; any espeak-ng language
   (``language`` is the espeak voice, e.g. "en", "de", "fr-fr", "es").
+- ``"ctc"`` (`studio.align.ctc_aligner`): CTC forced alignment with an acoustic model
+  (``model=``: an `AcousticModel` or the path of a Hugging Face wav2vec2-CTC folder), a star
+  token absorbing speech that is not in the transcript; the model's units are the "phones".
 
 Each word interval carries a confidence; a word the recording does not seem to contain is kept
 with ``attrs["missing"] = True`` and confidence 0 (never silently dropped), and non-speech marks
@@ -32,7 +35,7 @@ from ..tasks.base import Progress, Task, run, scaled
 
 __all__ = ["align_transcript", "align_transcript_task", "METHODS", "LEVELS"]
 
-METHODS = ("tts-dtw",)
+METHODS = ("tts-dtw", "ctc")
 LEVELS = ("line", "word", "phone")
 
 
@@ -104,9 +107,22 @@ def align_transcript_task(
     if not owners:
         raise ValueError("the transcript has no words to align (only non-speech marks?)")
 
-    from .tts_dtw import align_tts_task
+    if method == "ctc":
+        from ..models.acoustic import AcousticModel, load_acoustic_model
+        from .ctc_aligner import ctc_align_task
 
-    result = yield from scaled(align_tts_task(source, lines, voice=language, **options), 0.1, 0.95)
+        model = options.pop("model", None)
+        if model is None:
+            raise ValueError("the ctc method needs an acoustic model: give model= (a wav2vec2-CTC folder)")
+        if not isinstance(model, AcousticModel):
+            yield Progress(0.1, "loading the acoustic model")
+            model = load_acoustic_model(model)
+        result = yield from scaled(ctc_align_task(source, lines, model, **options), 0.1, 0.95)
+    else:
+        from .tts_dtw import align_tts_task
+
+        options.pop("model", None)
+        result = yield from scaled(align_tts_task(source, lines, voice=language, **options), 0.1, 0.95)
 
     words = tr.words
     spans: dict[int, list[Any]] = {}
@@ -155,6 +171,7 @@ def align_transcript_task(
         "language": language,
         "cost": result.cost,
         "skipped_nonspeech": skipped,
+        **{k: result.details[k] for k in ("dropped", "untokenizable") if result.details.get(k)},
         "missing": [iv.label for iv in words_tier if iv.attrs.get("missing")],
     }
     session.metadata["media_duration"] = round(source.duration, 6)

@@ -239,3 +239,30 @@ def test_transformers_missing(monkeypatch, tiny):
     with pytest.raises(ImportError, match=r"install studio\[hf\] \(transformers\)"):
         load_acoustic_model(tiny)
     assert "studio[hf]" in HF_MISSING
+
+
+def test_studio_align_with_a_users_model(tiny, tmp_path, capsys):
+    """`studio align --method ctc --model DIR` end to end: the tiny (untrained) model's times mean
+    nothing, but every word gets an interval, in order, inside the recording, written as a TextGrid."""
+    import soundfile as sf
+
+    from studio import io
+    from studio.align import espeak
+    from studio.cli import main
+
+    syn = espeak.synthesize("the cat sat on the mat", voice="en-us")
+    sf.write(tmp_path / "rec.wav", syn.samples, syn.sample_rate)
+    (tmp_path / "t.txt").write_text("The cat sat on the mat.\n", encoding="utf-8")
+    out = tmp_path / "out.TextGrid"
+    rc = main(["align", str(tmp_path / "rec.wav"), str(tmp_path / "t.txt"), "-o", str(out),
+               "--method", "ctc", "--model", str(tiny), "-q"])  # fmt: skip
+    assert rc == 0, capsys.readouterr().err
+    words = [iv for iv in io.read(out).tier("words") if iv.label]
+    assert [iv.label for iv in words] == ["The", "cat", "sat", "on", "the", "mat"]
+    assert all(a.end <= b.start + 1e-6 for a, b in zip(words, words[1:]))
+    assert words[-1].end <= syn.duration + 0.05
+    assert (
+        main(["align", str(tmp_path / "rec.wav"), str(tmp_path / "t.txt"), "-o", str(out), "--method", "ctc"])
+        == 1
+    )
+    assert "--method ctc needs --model" in capsys.readouterr().err
