@@ -47,7 +47,10 @@ def _transcript(transcript: Any, language: str) -> Any:
     if isinstance(transcript, IntervalTier):
         return Transcript.from_tier(transcript, language=language)
     if isinstance(transcript, (Path, os.PathLike)) or (
-        isinstance(transcript, str) and "\n" not in transcript and transcript.endswith(".txt")
+        isinstance(transcript, str)
+        and "\n" not in transcript
+        and transcript.endswith(".txt")
+        and os.path.isfile(transcript)  # "see notes.txt" is a sentence unless such a file exists
     ):
         p = Path(transcript)
         try:
