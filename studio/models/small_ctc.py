@@ -1,0 +1,233 @@
+"""The small bundled CTC acoustic model: English letters from log-mel features, trained here (Qt-free, torch).
+
+`studio align --method ctc` needs frame posteriors over letters; a wav2vec 2.0 model (Baevski et al.
+2020) is 95-300 M parameters and a download. This model has 0.62 M parameters (1.2 MB in float16),
+ships in ``resources/models/small_ctc``, and is trained by `studio.models.train_acoustic` from data
+every Debian machine can have offline (espeak-ng speech, Asterisk's recorded prompts, PocketSphinx's
+LibriVox test clips); the model card (``resources/models/README.md``) gives data, command and accuracy.
+
+**Features.** 80 log-mel bands of 16 kHz audio, 25 ms Hann windows every 10 ms (``center=False``,
+the signal padded at the end so frame ``j`` starts at sample ``160 j``), 20-7600 Hz (Slaney mel
+scale, librosa's filters), ``log(mel + 1e-6)``, then each band's mean and standard deviation over the
+whole recording are removed (cepstral mean and variance normalisation, CMVN: channel and gain
+invariance, the usual front end of small ASR models, e.g. Kaldi and ESPnet recipes).
+
+**Network.** A strided convolution halves the frame rate (20 ms output frames, as wav2vec2's;
+Graves et al. 2006 CTC needs at most one label per frame, and letters at fast speech rates stay
+under 50/s), then residual blocks of a depthwise convolution over time followed by a pointwise
+(1x1) convolution, layer norm over channels and GELU -- the time-channel separable blocks of
+QuartzNet (Kriman et al. 2020), chosen over recurrent layers because they train several times
+faster on a CPU and every output frame depends on a bounded window (the receptive field, 1.7 s
+here). That bound makes long recordings exact in chunks: features are computed and normalised on
+the whole recording, the network runs on chunks with one receptive radius of context on each side,
+and the kept frames equal those of a whole-file pass (checked by the tests).
+
+**Units.** blank ``<pad>`` (0), the word delimiter ``|`` (1), apostrophe and ``a``-``z``: the
+wav2vec2 English character vocabulary in lower case, so `Vocabulary.encode` spells words as the
+aligner needs.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import pickle
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..tasks.base import Progress, Task
+from .acoustic import AcousticModel, vocabulary_from_tokens
+
+__all__ = [
+    "TOKENS",
+    "SAMPLE_RATE",
+    "HOP",
+    "SmallCTC",
+    "SmallCTCModel",
+    "logmel",
+    "normalize_features",
+    "bundled_path",
+    "load_bundled",
+    "load_small_ctc",
+]
+
+TOKENS = ("<pad>", "|", "'", *"abcdefghijklmnopqrstuvwxyz")
+SAMPLE_RATE = 16000
+HOP = 160  # 10 ms feature hop
+WIN = 400  # 25 ms window
+N_FFT = 512
+N_MELS = 80
+SUBSAMPLE = 2  # output frame = 2 feature frames = 20 ms
+
+_MEL_CACHE: dict[str, Any] = {}
+
+
+def _mel_basis() -> Any:
+    import librosa
+    import torch
+
+    if "mel" not in _MEL_CACHE:
+        m = librosa.filters.mel(sr=SAMPLE_RATE, n_fft=N_FFT, n_mels=N_MELS, fmin=20.0, fmax=7600.0)
+        _MEL_CACHE["mel"] = torch.from_numpy(m.astype(np.float32))
+        _MEL_CACHE["win"] = torch.hann_window(WIN, periodic=True)
+    return _MEL_CACHE["mel"], _MEL_CACHE["win"]
+
+
+def num_feature_frames(num_samples: int) -> int:
+    """Feature frames of a recording: one per started 10 ms hop."""
+    return max(1, -(-int(num_samples) // HOP))
+
+
+def num_output_frames(num_samples: int) -> int:
+    return -(-num_feature_frames(num_samples) // SUBSAMPLE)
+
+
+def logmel(samples: np.ndarray) -> Any:
+    """(N_MELS, T) float32 torch log-mel of float32 16 kHz `samples` (not normalised)."""
+    import torch
+
+    mel, win = _mel_basis()
+    x = torch.as_tensor(np.ascontiguousarray(samples, dtype=np.float32))
+    T = num_feature_frames(x.numel())
+    need = (T - 1) * HOP + WIN
+    x = torch.nn.functional.pad(x, (0, need - x.numel()))
+    frames = x.unfold(0, WIN, HOP)  # (T, WIN)
+    spec = torch.fft.rfft(frames * win, n=N_FFT).abs().square()  # (T, N_FFT/2+1)
+    return torch.log(mel @ spec.T + 1e-6)
+
+
+def normalize_features(feats: Any) -> Any:
+    """Each band minus its mean, over its standard deviation, across the whole recording (CMVN)."""
+    mean = feats.mean(dim=-1, keepdim=True)
+    std = feats.std(dim=-1, keepdim=True, unbiased=False)
+    return (feats - mean) / (std + 1e-3)
+
+
+def _torch_nn() -> Any:
+    import torch
+
+    return torch.nn
+
+
+class _Block(_torch_nn().Module):  # type: ignore[misc]
+    def __init__(self, channels: int, kernel: int, dropout: float) -> None:
+        nn = _torch_nn()
+        super().__init__()
+        self.depthwise = nn.Conv1d(channels, channels, kernel, padding=kernel // 2, groups=channels)
+        self.pointwise = nn.Conv1d(channels, channels, 1)
+        self.norm = nn.LayerNorm(channels)
+        self.act = nn.GELU()
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x: Any) -> Any:  # (B, C, T)
+        y = self.pointwise(self.depthwise(x))
+        y = self.norm(y.transpose(1, 2)).transpose(1, 2)
+        return x + self.drop(self.act(y))
+
+
+class SmallCTC(_torch_nn().Module):  # type: ignore[misc]
+    """Normalised log-mel (B, N_MELS, T) → (B, ceil(T/2), len(TOKENS)) CTC logits."""
+
+    def __init__(self, channels: int = 256, blocks: int = 8, kernel: int = 11, dropout: float = 0.1) -> None:
+        nn = _torch_nn()
+        super().__init__()
+        self.config = {"channels": channels, "blocks": blocks, "kernel": kernel, "dropout": dropout}
+        self.front = nn.Conv1d(N_MELS, channels, 3, stride=SUBSAMPLE, padding=1)
+        self.front_norm = nn.LayerNorm(channels)
+        self.blocks = nn.ModuleList(_Block(channels, kernel, dropout) for _ in range(blocks))
+        self.out = nn.Conv1d(channels, len(TOKENS), 1)
+
+    @property
+    def receptive_radius(self) -> int:
+        """Output frames on each side that one output frame depends on (plus one for the front)."""
+        return self.config["blocks"] * (self.config["kernel"] // 2) + 1
+
+    def forward(self, feats: Any) -> Any:
+        x = self.front(feats)
+        x = _torch_nn().functional.gelu(self.front_norm(x.transpose(1, 2)).transpose(1, 2))
+        for b in self.blocks:
+            x = b(x)
+        return self.out(x).transpose(1, 2)
+
+
+class SmallCTCModel(AcousticModel):
+    """`SmallCTC` as an `AcousticModel` (16 kHz, 20 ms frames, lower-case letters, "|" delimiter)."""
+
+    def __init__(
+        self, net: SmallCTC, device: Any = None, *, chunk_seconds: float = 60.0, path: str = ""
+    ) -> None:
+        vocab = vocabulary_from_tokens(TOKENS, blank="<pad>", delimiter="|")
+        super().__init__(vocab, SAMPLE_RATE, SUBSAMPLE * HOP / SAMPLE_RATE, device)
+        if not chunk_seconds > 0:
+            raise ValueError(f"chunk_seconds must be > 0, not {chunk_seconds!r}")
+        self.net = net.to(self.device).eval()
+        self.chunk_seconds = float(chunk_seconds)
+        self.path = path
+
+    def log_probs_task(self, samples: np.ndarray) -> Task[Any]:
+        import torch
+
+        x = self.check_samples(samples)
+        if x.size < WIN:
+            raise ValueError(
+                f"the recording is {x.size / SAMPLE_RATE * 1000:.1f} ms long; the model needs at least "
+                f"{WIN / SAMPLE_RATE * 1000:.0f} ms"
+            )
+        yield Progress(0.0, "acoustic model: features")
+        feats = normalize_features(logmel(x))  # (F, Tf)
+        T = num_output_frames(x.size)
+        keep = max(1, int(round(self.chunk_seconds / self.frame_duration)))
+        ctx = self.net.receptive_radius
+        out = torch.empty((T, len(TOKENS)), dtype=torch.float32)
+        starts = list(range(0, T, keep))
+        for i, a in enumerate(starts):
+            yield Progress(0.1 + 0.9 * i / len(starts), f"acoustic model: chunk {i + 1} of {len(starts)}")
+            b = min(T, a + keep)
+            f0, f1 = max(0, a - ctx), min(T, b + ctx)
+            piece = feats[:, f0 * SUBSAMPLE : f1 * SUBSAMPLE][None].to(self.device)
+            with torch.inference_mode():
+                logits = self.net(piece)[0].float()
+            out[a:b] = torch.log_softmax(logits[a - f0 : b - f0], dim=-1).cpu()
+        yield Progress(1.0, "acoustic model: done")
+        return out
+
+
+def bundled_path() -> Path:
+    """The folder of the bundled model (``resources/models/small_ctc``)."""
+    try:
+        root = Path(str(resources.files("resources"))) / "models" / "small_ctc"
+        if root.is_dir():
+            return root
+    except (ModuleNotFoundError, TypeError):
+        pass
+    return Path(__file__).resolve().parents[2] / "resources" / "models" / "small_ctc"
+
+
+def load_small_ctc(path: str | Path, device: Any = None, *, chunk_seconds: float = 60.0) -> SmallCTCModel:
+    """A `SmallCTCModel` from a folder with ``config.json`` and ``model.pt`` (a state dict)."""
+    import torch
+
+    p = Path(path)
+    if not (p / "config.json").is_file() or not (p / "model.pt").is_file():
+        raise FileNotFoundError(f"{p}: not a small CTC model folder (config.json and model.pt)")
+    try:
+        cfg = json.loads((p / "config.json").read_text(encoding="utf-8"))
+        arch = cfg["architecture"]
+        if tuple(cfg["tokens"]) != TOKENS:
+            raise ValueError(f"tokens {cfg['tokens']} are not this model's")
+        net = SmallCTC(**{k: arch[k] for k in ("channels", "blocks", "kernel", "dropout")})
+        state = torch.load(p / "model.pt", map_location="cpu", weights_only=True)
+        net.load_state_dict({k: v.float() for k, v in state.items()})
+    except (KeyError, TypeError, ValueError, OSError, EOFError, RuntimeError, pickle.UnpicklingError) as exc:
+        raise ValueError(f"{p}: cannot load the small CTC model ({exc})") from None
+    if not math.isfinite(sum(float(v.float().abs().sum()) for v in net.state_dict().values())):
+        raise ValueError(f"{p}: the weights contain NaN or infinity")
+    return SmallCTCModel(net, device, chunk_seconds=chunk_seconds, path=str(p))
+
+
+def load_bundled(device: Any = None, *, chunk_seconds: float = 60.0) -> SmallCTCModel:
+    """The bundled model (see the model card, ``resources/models/README.md``)."""
+    return load_small_ctc(bundled_path(), device, chunk_seconds=chunk_seconds)
