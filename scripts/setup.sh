@@ -25,8 +25,10 @@ DEBS=(
 )
 
 if [ "$BENCH" = 1 ]; then
-  # aeneas-ng builds its C extensions against these
-  DEBS+=(build-essential python3-dev festival-dev libestools-dev libespeak-ng-dev)
+  # aeneas-ng builds its C extensions against these; the recordings retrain the bundled acoustic model
+  # (python -m studio.models.train_acoustic, see resources/models/README.md)
+  DEBS+=(build-essential python3-dev festival-dev libestools-dev libespeak-ng-dev
+         asterisk-core-sounds-en-wav asterisk-core-sounds-en pocketsphinx-testdata)
 fi
 
 # A Python with venv (Debian splits venv out of python3).

@@ -20,9 +20,9 @@ def add_parser(sub: Any) -> None:
         "words the audio does not seem to contain are kept and flagged), a 'lines' tier for several lines and, "
         "with --level phone, a 'phones' tier. The output format follows OUT's suffix (TextGrid, eaf, json, vtt, "
         "srt, csv, ...). Method tts-dtw: espeak-ng speaks the transcript and DTW maps its known word times onto "
-        "the recording; --language is any espeak-ng voice. Method ctc: CTC forced alignment with your acoustic "
-        "model (--model, a Hugging Face wav2vec2-CTC folder; needs studio[hf]), a star token absorbing speech "
-        "that is not in the transcript.",
+        "the recording; --language is any espeak-ng voice. Method ctc: CTC forced alignment with an acoustic "
+        "model (Studio's small English model, or --model a Hugging Face wav2vec2-CTC folder, which needs "
+        "studio[hf]), a star token absorbing speech that is not in the transcript.",
         epilog="examples:\n  studio align talk.wav talk.txt -o talk.TextGrid\n"
         "  studio align clip.mp4 words.txt -o clip.eaf --level phone\n"
         "  studio align interview.wav interview.eaf --tier transcript -o aligned.eaf\n"
@@ -38,7 +38,13 @@ def add_parser(sub: Any) -> None:
         default="tts-dtw",
         help="tts-dtw: espeak-ng + DTW, no model (default); ctc: an acoustic model (--model)",
     )
-    p.add_argument("--model", metavar="DIR", help="for --method ctc: a Hugging Face wav2vec2-CTC folder")
+    p.add_argument(
+        "--model",
+        metavar="DIR",
+        default="bundled",
+        help="for --method ctc: a Hugging Face wav2vec2-CTC folder, or 'bundled' (default: Studio's "
+        "small English model, resources/models)",
+    )
     p.add_argument("--level", choices=("line", "word", "phone"), default="word")
     p.add_argument(
         "--language", default="en", help="espeak-ng voice, e.g. en, en-us, de, fr-fr, es (default en)"
@@ -83,8 +89,6 @@ def run_cli(args: Any) -> int:
         print(f"\rstudio align: {pct}{p.message:<40}", end="", file=sys.stderr, flush=True)
 
     t0 = time.monotonic()
-    if args.method == "ctc" and not args.model:
-        raise ValueError("--method ctc needs --model DIR (a Hugging Face wav2vec2-CTC folder)")
     extra = {"model": args.model} if args.method == "ctc" else {}
     task = align_transcript_task(
         media, transcript, method=args.method, level=args.level, language=args.language, **extra

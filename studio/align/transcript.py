@@ -14,7 +14,8 @@ Methods:
 - ``"tts-dtw"`` (`studio.align.tts_dtw`): espeak-ng synthesis + DTW; any espeak-ng language
   (``language`` is the espeak voice, e.g. "en", "de", "fr-fr", "es").
 - ``"ctc"`` (`studio.align.ctc_aligner`): CTC forced alignment with an acoustic model
-  (``model=``: an `AcousticModel` or the path of a Hugging Face wav2vec2-CTC folder), a star
+  (``model=``: an `AcousticModel`, the path of a Hugging Face wav2vec2-CTC folder, or "bundled",
+  the default: `studio.models.small_ctc`), a star
   token absorbing speech that is not in the transcript; the model's units are the "phones".
 
 Each word interval carries a confidence; a word the recording does not seem to contain is kept
@@ -114,9 +115,7 @@ def align_transcript_task(
         from ..models.acoustic import AcousticModel, load_acoustic_model
         from .ctc_aligner import ctc_align_task
 
-        model = options.pop("model", None)
-        if model is None:
-            raise ValueError("the ctc method needs an acoustic model: give model= (a wav2vec2-CTC folder)")
+        model = options.pop("model", None) or "bundled"
         if not isinstance(model, AcousticModel):
             yield Progress(0.1, "loading the acoustic model")
             model = load_acoustic_model(model)

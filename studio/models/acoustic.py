@@ -390,14 +390,19 @@ def load_acoustic_model(
     *,
     chunk_seconds: float = 20.0,
     context_seconds: float = 5.0,
-) -> HFAcousticModel:
-    """Load a Hugging Face CTC model folder (config.json, model.safetensors or pytorch_model.bin,
+) -> AcousticModel:
+    """Load an acoustic model: ``"bundled"`` (Studio's own small model, `studio.models.small_ctc`) or
+    a Hugging Face CTC model folder (config.json, model.safetensors or pytorch_model.bin,
     vocab.json and tokenizer files, preprocessor_config.json), e.g. a wav2vec2 model fine-tuned with CTC.
 
     ``device``: "cpu", "cuda", ... (default: cuda when available). Raises FileNotFoundError for a
     missing folder, ValueError naming the path for a folder that is not a CTC model or whose files
     are incomplete or corrupt, ImportError when transformers is not installed.
     """
+    if str(path) == "bundled":
+        from .small_ctc import load_bundled
+
+        return load_bundled(device, chunk_seconds=max(chunk_seconds, 60.0))
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(f"{p}: no such model folder")
