@@ -1,7 +1,7 @@
 """Benchmark: transcript ↔ speech alignment accuracy and speed on real speech, against the peers.
 
     python bench/align_accuracy.py [--cases grid,conversation,espeak,long] [--repeats 120]
-                                   [--methods ours,ours-mfcc,pocketsphinx,aeneas] [--json out.json]
+                                   [--methods ours,ours-mfcc,ours-ctc,pocketsphinx,aeneas] [--json out.json]
 
 Cases (`bench/_align_refs.py`), every reference made outside this project:
 
@@ -16,7 +16,8 @@ Cases (`bench/_align_refs.py`), every reference made outside this project:
 Methods, all given the same audio and the same normalised words (``studio.align.text.tokenize``):
 
 - ``ours``: ``studio.align.tts_dtw.align_tts`` with its defaults (log-mel); ``ours-mfcc`` the same
-  with ``features="mfcc"``.
+  with ``features="mfcc"``; ``ours-ctc``: ``studio.align.ctc_aligner.ctc_align`` with Studio's
+  bundled acoustic model (``studio.models.small_ctc``), star token on.
 - ``pocketsphinx``: PocketSphinx 5 (Huggins-Daines et al. 2006) with its bundled US-English
   acoustic model and CMUdict, in forced-alignment mode (``Decoder(lm=None)``, default beams,
   ``set_align_text``, one utterance over the whole file fed in 4096-sample blocks, ``seg()`` word
@@ -93,6 +94,22 @@ def run_ours(case: refs.Case, features: str = "logmel") -> tuple[list[Span | Non
     return spans, {"flagged missing": sum(bool(w.missing) for w in res.words)}
 
 
+def run_ctc(case: refs.Case) -> tuple[list[Span | None], dict]:
+    """Our ctc method with Studio's bundled model (studio.models.small_ctc), the star token on."""
+    from studio.align.ctc_aligner import ctc_align
+    from studio.models.small_ctc import load_bundled
+
+    global _BUNDLED
+    if _BUNDLED is None:
+        _BUNDLED = load_bundled("cpu")
+    res = ctc_align((case.pcm16k(), 16000), case.lines, _BUNDLED)
+    spans: list[Span | None] = [None] * len(case.words)
+    for w in res.words:
+        spans[w.index] = (float(w.start), float(w.end))
+    return spans, {"flagged missing": sum(bool(w.missing) for w in res.words)}
+
+
+_BUNDLED = None
 PS_BLOCK = 4096
 _PS_FILLER = re.compile(r"^(<.*>|\(null\)|\[.*\]|\+\+.*\+\+)$", re.I)
 
@@ -178,12 +195,14 @@ def child_aeneas(audio: str, text: str) -> None:
 METHODS = {
     "ours": lambda c: run_ours(c, "logmel"),
     "ours-mfcc": lambda c: run_ours(c, "mfcc"),
+    "ours-ctc": run_ctc,
     "pocketsphinx": run_pocketsphinx,
     "aeneas": run_aeneas,
 }
 LABELS = {
     "ours": "ours: tts-dtw (log-mel, default)",
     "ours-mfcc": "ours: tts-dtw (MFCC)",
+    "ours-ctc": "ours: ctc, bundled model",
     "pocketsphinx": "pocketsphinx 5 (forced alignment)",
     "aeneas": "aeneas-ng (defaults)",
 }
@@ -385,7 +404,7 @@ def long_report(r: dict, repeats: int) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--cases", default="grid,conversation,espeak,long")
-    ap.add_argument("--methods", default="ours,ours-mfcc,pocketsphinx,aeneas")
+    ap.add_argument("--methods", default="ours,ours-mfcc,ours-ctc,pocketsphinx,aeneas")
     ap.add_argument("--repeats", type=int, default=120)
     ap.add_argument("--json", default=None)
     ap.add_argument("--child-long", type=int, default=0, help=argparse.SUPPRESS)
