@@ -79,6 +79,8 @@ def main(command: str | None, paths: Sequence[str] = (), *, screenshot: str | No
             if not ok:
                 print(f"studio: error: could not write {screenshot}", file=sys.stderr)
                 code = 1
+            # nobody has seen this window: do not ask about the edits opening made (adding media)
+            win._closing = True
             win.close()
 
         QTimer.singleShot(300, shoot)

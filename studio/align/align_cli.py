@@ -78,6 +78,10 @@ def run_cli(args: Any) -> int:
             transcript = doc.tier(name)
         except KeyError:
             raise ValueError(f"{tpath}: no tier named {name!r} (tiers: {', '.join(names)})") from None
+    if args.method == "tts-dtw":
+        from studio.align import espeak
+
+        espeak.synthesize(["a"], voice=args.language)  # an unknown voice fails now, before decoding anything
     last = [0.0]
 
     def progress(p: Any) -> None:
@@ -93,9 +97,11 @@ def run_cli(args: Any) -> int:
     task = align_transcript_task(
         media, transcript, method=args.method, level=args.level, language=args.language, **extra
     )
-    session = run(task, on_progress=progress)
-    if not args.quiet:
-        print("\r" + " " * 60 + "\r", end="", file=sys.stderr)
+    try:
+        session = run(task, on_progress=progress)
+    finally:  # an error or Ctrl-C prints on a clean line, not after the progress text
+        if not args.quiet and last[0]:
+            print("\r" + " " * 60 + "\r", end="", file=sys.stderr)
     warnings = io.write(session, args.output)
     for w in warnings:
         print(f"studio: warning: {args.output}: {w}", file=sys.stderr)

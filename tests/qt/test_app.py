@@ -33,3 +33,16 @@ def test_studio_open_missing_file_is_an_error():
     r = _studio("open", "no/such/file.eaf")
     assert r.returncode == 1
     assert "no/such/file.eaf: no such file" in r.stderr
+
+
+def test_studio_open_media_and_a_praat_file(tmp_path):
+    """Opening media is an edit (the session gains it): the screenshot run must still finish without
+    a question nobody can answer (it used to wait on "Save changes?" for 60 s and fail)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    shot = tmp_path / "shot.png"
+    r = _studio("open", str(root / "tests/data/textgrid/praatio_mary.TextGrid"),
+                str(root / "resources/demo/swwp2s.mpg"), "--screenshot", str(shot))  # fmt: skip
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert QImage(str(shot)).width() >= 800
