@@ -391,19 +391,29 @@ def load_acoustic_model(
     chunk_seconds: float = 20.0,
     context_seconds: float = 5.0,
 ) -> AcousticModel:
-    """Load an acoustic model: ``"bundled"`` (Studio's own small model, `studio.models.small_ctc`) or
+    """Load an acoustic model: ``"bundled"`` (Studio's own small model, `studio.models.small_ctc`),
     a Hugging Face CTC model folder (config.json, model.safetensors or pytorch_model.bin,
-    vocab.json and tokenizer files, preprocessor_config.json), e.g. a wav2vec2 model fine-tuned with CTC.
+    vocab.json and tokenizer files, preprocessor_config.json), e.g. a wav2vec2 model fine-tuned with CTC,
+    or a torchaudio wav2vec2 checkpoint file (``.pth``/``.pt``/``.bin``: the state dict that
+    ``torchaudio.pipelines.WAV2VEC2_ASR_BASE_960H`` and the other ASR bundles download, or any
+    ``torchaudio.models.wav2vec2_model`` state dict with a ``<file>.json`` sidecar; see
+    `studio.models.torchaudio_ckpt`).
 
     ``device``: "cpu", "cuda", ... (default: cuda when available). Raises FileNotFoundError for a
-    missing folder, ValueError naming the path for a folder that is not a CTC model or whose files
-    are incomplete or corrupt, ImportError when transformers is not installed.
+    missing folder or file, ValueError naming the path for a folder or file that is not a CTC model
+    or whose files are incomplete or corrupt, ImportError when transformers is not installed.
     """
     if str(path) == "bundled":
         from .small_ctc import load_bundled
 
         return load_bundled(device, chunk_seconds=max(chunk_seconds, 60.0))
     p = Path(path)
+    if p.suffix.lower() in (".pt", ".pth", ".bin") and not p.is_dir():
+        from .torchaudio_ckpt import load_torchaudio_wav2vec2
+
+        return load_torchaudio_wav2vec2(
+            p, device, chunk_seconds=chunk_seconds, context_seconds=context_seconds
+        )
     if not p.exists():
         raise FileNotFoundError(f"{p}: no such model folder")
     if not p.is_dir():
