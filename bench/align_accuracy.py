@@ -1,7 +1,7 @@
 """Benchmark: transcript ↔ speech alignment accuracy and speed on real speech, against the peers.
 
     python bench/align_accuracy.py [--cases grid,conversation,espeak,long] [--repeats 120]
-                                   [--methods ours,ours-mfcc,ours-ctc,pocketsphinx,aeneas] [--json out.json]
+                                   [--methods ours-hmm,ours,ours-mfcc,ours-ctc,pocketsphinx,aeneas] [--json out.json]
 
 Cases (`bench/_align_refs.py`), every reference made outside this project:
 
@@ -109,7 +109,26 @@ def run_ctc(case: refs.Case) -> tuple[list[Span | None], dict]:
     return spans, {"flagged missing": sum(bool(w.missing) for w in res.words)}
 
 
+def run_hmm(case: refs.Case) -> tuple[list[Span | None], dict]:
+    """Our hmm method (the default for English): tts-dtw, then the bundled phone model's HMM."""
+    from studio.align.hmm_aligner import hmm_align
+    from studio.models.phone_frames import load_bundled_phones
+
+    global _PHONES
+    if _PHONES is None:
+        _PHONES = load_bundled_phones("cpu")
+    src = case.source()
+    res = hmm_align(src, case.lines, model=_PHONES)
+    if hasattr(src, "close"):
+        src.close()
+    spans: list[Span | None] = [None] * len(case.words)
+    for w in res.words:
+        spans[w.index] = (float(w.start), float(w.end))
+    return spans, {"flagged missing": sum(bool(w.missing) for w in res.words)}
+
+
 _BUNDLED = None
+_PHONES = None
 PS_BLOCK = 4096
 _PS_FILLER = re.compile(r"^(<.*>|\(null\)|\[.*\]|\+\+.*\+\+)$", re.I)
 
@@ -193,6 +212,7 @@ def child_aeneas(audio: str, text: str) -> None:
 
 
 METHODS = {
+    "ours-hmm": run_hmm,
     "ours": lambda c: run_ours(c, "logmel"),
     "ours-mfcc": lambda c: run_ours(c, "mfcc"),
     "ours-ctc": run_ctc,
@@ -200,7 +220,8 @@ METHODS = {
     "aeneas": run_aeneas,
 }
 LABELS = {
-    "ours": "ours: tts-dtw (log-mel, default)",
+    "ours-hmm": "ours: hmm (default for English)",
+    "ours": "ours: tts-dtw (log-mel)",
     "ours-mfcc": "ours: tts-dtw (MFCC)",
     "ours-ctc": "ours: ctc, bundled model",
     "pocketsphinx": "pocketsphinx 5 (forced alignment)",
@@ -318,11 +339,12 @@ def _vm(key: str) -> int:
         return next(int(line.split()[1]) * 1024 for line in f if line.startswith(key))
 
 
-def child_long(repeats: int, wav: str) -> None:
+def child_long(repeats: int, wav: str, method: str) -> None:
+    from studio.align.hmm_aligner import hmm_align_task
     from studio.align.tts_dtw import align_tts_task
 
     case = refs.long_case(repeats, Path(wav))
-    run_ours(refs.grid_case())  # warm-up: numba compilation
+    METHODS[method](refs.grid_case())  # warm-up: numba compilation, model loading
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")  # reset VmHWM to the current RSS
     rss0 = _vm("VmRSS")
@@ -339,7 +361,11 @@ def child_long(repeats: int, wav: str) -> None:
 
     t0 = time.perf_counter()
     src = case.source()
-    gen = align_tts_task(src, case.lines)
+    gen = (
+        hmm_align_task(src, case.lines, model=_PHONES)
+        if method == "ours-hmm"
+        else align_tts_task(src, case.lines)
+    )
     last, tl = "opening the audio", t0
     try:
         while True:
@@ -354,6 +380,7 @@ def child_long(repeats: int, wav: str) -> None:
     close_stage(last, time.perf_counter() - tl)
     spans: list[Span | None] = [(w.start, w.end) for w in sorted(res.words, key=lambda w: w.index)]
     out = {
+        "method": method,
         "duration_s": case.duration,
         "words": len(case.words),
         "lines": len(case.lines),
@@ -368,10 +395,10 @@ def child_long(repeats: int, wav: str) -> None:
     print(json.dumps(out))
 
 
-def run_long(repeats: int) -> dict:
+def run_long(repeats: int, method: str) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         wav = os.path.join(tmp, "long.wav")
-        cmd = [sys.executable, __file__, "--child-long", str(repeats), "--wav", wav]
+        cmd = [sys.executable, __file__, "--child-long", str(repeats), "--wav", wav, "--long-method", method]
         if os.cpu_count() and os.cpu_count() > 2:
             cmd = ["taskset", "-c", "0,1", *cmd]
         env = {**os.environ, "OMP_NUM_THREADS": "2", "NUMBA_NUM_THREADS": "2"}
@@ -388,7 +415,7 @@ def long_report(r: dict, repeats: int) -> str:
     return (
         f"### long case: conversation x{repeats} = {r['duration_s'] / 60:.1f} min, {r['words']} words, "
         f"{r['lines']} lines, 2 cores\n\n"
-        f"- ours (defaults): {r['wall_s']:.1f} s wall, RTF {r['rtf']:.4f}, peak RSS {r['peak_rss_gb']:.2f} GB "
+        f"- {LABELS[r['method']]}: {r['wall_s']:.1f} s wall, RTF {r['rtf']:.4f}, peak RSS {r['peak_rss_gb']:.2f} GB "
         f"(process, {r['rss_before_gb']:.2f} GB before the call); stages:\n"
         + "".join(
             f"  - {g['stage']}: {g['s']:.2f} s, peak RSS {g['peak_rss_gb']:.2f} GB\n" for g in r["stages"]
@@ -404,18 +431,20 @@ def long_report(r: dict, repeats: int) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--cases", default="grid,conversation,espeak,long")
-    ap.add_argument("--methods", default="ours,ours-mfcc,ours-ctc,pocketsphinx,aeneas")
+    ap.add_argument("--methods", default="ours-hmm,ours,ours-mfcc,ours-ctc,pocketsphinx,aeneas")
+    ap.add_argument("--long-methods", default="ours-hmm,ours", help="our methods to run on the long case")
     ap.add_argument("--repeats", type=int, default=120)
     ap.add_argument("--json", default=None)
     ap.add_argument("--child-long", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--wav", default="", help=argparse.SUPPRESS)
+    ap.add_argument("--long-method", default="ours", help=argparse.SUPPRESS)
     ap.add_argument("--child-aeneas", nargs=2, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child_aeneas:
         child_aeneas(*args.child_aeneas)
         return
     if args.child_long:
-        child_long(args.child_long, args.wav)
+        child_long(args.child_long, args.wav, args.long_method)
         return
     methods = [m for m in args.methods.split(",") if m]
     for m in methods:
@@ -436,9 +465,10 @@ def main() -> None:
                 pass
     for c in cases:
         if c == "long":
-            r = run_long(args.repeats)
-            results["long"] = r
-            print(long_report(r, args.repeats), flush=True)
+            for m in [m for m in args.long_methods.split(",") if m]:
+                r = run_long(args.repeats, m)
+                results[f"long {m}"] = r
+                print(long_report(r, args.repeats), flush=True)
             continue
         case = makers[c]()
         rows = [evaluate(case, m) for m in methods]

@@ -19,10 +19,12 @@ def add_parser(sub: Any) -> None:
         "--tier) to the speech in MEDIA (audio or video) and write a 'words' tier (with a confidence per word; "
         "words the audio does not seem to contain are kept and flagged), a 'lines' tier for several lines and, "
         "with --level phone, a 'phones' tier. The output format follows OUT's suffix (TextGrid, eaf, json, vtt, "
-        "srt, csv, ...). Method tts-dtw: espeak-ng speaks the transcript and DTW maps its known word times onto "
+        "srt, csv, ...). Method hmm (the default for English): tts-dtw first, then the transcript's phones are "
+        "placed by a phone HMM on the frame posteriors of Studio's bundled English phone model, the most accurate. "
+        "Method tts-dtw (the default for other languages): espeak-ng speaks the transcript and DTW maps its known word times onto "
         "the recording; --language is any espeak-ng voice. Method ctc: CTC forced alignment with an acoustic "
-        "model (Studio's small English model, or --model a Hugging Face wav2vec2-CTC folder, which needs "
-        "studio[hf]), a star token absorbing speech that is not in the transcript.",
+        "model (Studio's small English model, or --model a Hugging Face wav2vec2-CTC folder or a torchaudio "
+        "wav2vec2 .pth checkpoint, which need studio[hf]), a star token absorbing speech that is not in the transcript.",
         epilog="examples:\n  studio align talk.wav talk.txt -o talk.TextGrid\n"
         "  studio align clip.mp4 words.txt -o clip.eaf --level phone\n"
         "  studio align interview.wav interview.eaf --tier transcript -o aligned.eaf\n"
@@ -34,16 +36,19 @@ def add_parser(sub: Any) -> None:
     p.add_argument("-o", "--output", required=True, metavar="OUT")
     p.add_argument(
         "--method",
-        choices=("tts-dtw", "ctc"),
-        default="tts-dtw",
-        help="tts-dtw: espeak-ng + DTW, no model (default); ctc: an acoustic model (--model)",
+        choices=("auto", "hmm", "tts-dtw", "ctc"),
+        default="auto",
+        help="auto (default): hmm for English, tts-dtw for other languages; hmm: phone HMM on Studio's "
+        "English phone model; tts-dtw: espeak-ng + DTW, no model, any language; ctc: an acoustic model (--model)",
     )
     p.add_argument(
         "--model",
         metavar="DIR",
         default="bundled",
-        help="for --method ctc: a Hugging Face wav2vec2-CTC folder, or 'bundled' (default: Studio's "
-        "small English model, resources/models)",
+        help="for --method ctc: a Hugging Face wav2vec2-CTC folder or a torchaudio wav2vec2 checkpoint "
+        "(.pth, e.g. the WAV2VEC2_ASR_BASE_960H bundle's file); for --method hmm: a phone model folder "
+        "(python -m studio.models.train_phones); or 'bundled' (default: Studio's small English models, "
+        "resources/models)",
     )
     p.add_argument("--level", choices=("line", "word", "phone"), default="word")
     p.add_argument(
@@ -78,7 +83,13 @@ def run_cli(args: Any) -> int:
             transcript = doc.tier(name)
         except KeyError:
             raise ValueError(f"{tpath}: no tier named {name!r} (tiers: {', '.join(names)})") from None
-    if args.method == "tts-dtw":
+    from studio.align.transcript import is_english
+
+    if args.method == "hmm" and not is_english(args.language):
+        raise ValueError(
+            f"--method hmm uses Studio's English phone model; for --language {args.language} use --method tts-dtw"
+        )
+    if args.method in ("auto", "hmm", "tts-dtw"):
         from studio.align import espeak
 
         espeak.synthesize(["a"], voice=args.language)  # an unknown voice fails now, before decoding anything
@@ -93,7 +104,8 @@ def run_cli(args: Any) -> int:
         print(f"\rstudio align: {pct}{p.message:<40}", end="", file=sys.stderr, flush=True)
 
     t0 = time.monotonic()
-    extra = {"model": args.model} if args.method == "ctc" else {}
+    hmm = args.method == "hmm" or (args.method == "auto" and is_english(args.language))
+    extra = {"model": args.model} if args.method == "ctc" or hmm else {}
     task = align_transcript_task(
         media, transcript, method=args.method, level=args.level, language=args.language, **extra
     )

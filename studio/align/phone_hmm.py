@@ -114,6 +114,7 @@ def viterbi_segments(
     lo: np.ndarray | None = None,
     hi: np.ndarray | None = None,
     skips: list[tuple[int, int, float]] | None = None,
+    enter: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """Best placement of a chain of segments on `emit` (T, C) scores.
 
@@ -121,7 +122,8 @@ def viterbi_segments(
     when ``optional[g]`` (never two optional segments in a row), and must lie in frames
     ``[lo[g], hi[g])``. `skips`: groups (first, last, penalty) of segments that may be left out
     together at that cost (a word the recording does not contain; groups neither overlap nor
-    touch, and a path leaves out at most one group between two segments it visits). Returns
+    touch, and a path leaves out at most one group between two segments it visits). `enter`: a
+    cost per segment paid when the path enters it (e.g. a pause between words). Returns
     (starts, ends) per segment, ``start == end`` for a left-out one, and the path's total score
     (penalties subtracted). Raises ValueError when no placement fits."""
     emit = np.ascontiguousarray(emit, dtype=np.float32)
@@ -138,7 +140,7 @@ def viterbi_segments(
     mins = np.maximum(1, np.asarray(min_frames, np.int64).reshape(-1))
     if G == 0:
         raise ValueError("nothing to align")
-    for name, arr in (("optional", optional), ("min_frames", mins), ("lo", lo), ("hi", hi)):
+    for name, arr in (("optional", optional), ("min_frames", mins), ("lo", lo), ("hi", hi), ("enter", enter)):
         if arr is not None and np.size(arr) != G:
             raise ValueError(f"{name} has {np.size(arr)} entries for {G} segments")
     if classes.min() < 0 or classes.max() >= emit.shape[1]:
@@ -185,7 +187,7 @@ def viterbi_segments(
     for g in range(G):
         for k, (q, c) in enumerate(pred(g)):
             st_src[first[g], k] = last[q] if q >= 0 else -2
-            st_pen[first[g], k] = c
+            st_pen[first[g], k] = c + (float(enter[g]) if enter is not None else 0.0)
     st_self = np.zeros(S, np.bool_)
     st_self[last] = True
     fin = pred(G)
@@ -242,10 +244,10 @@ def align_phones_task(
     *,
     windows: list[tuple[float, float]] | None = None,
     posteriors: np.ndarray | None = None,
-    prior_weight: float = 0.3,
+    prior_weight: float = 0.0,
     min_frames: int = 3,
-    silence_penalty: float = 0.0,
-    skip_penalty: float | None = 4.0,
+    silence_penalty: float = 1.0,
+    skip_penalty: float | None = 8.0,
     min_pause: float = 0.0,
 ) -> Task[PhoneAlignment]:
     """Align `lines` (per line, per word, the word's phone classes of `phone_frames.PHONES`) to
@@ -265,8 +267,6 @@ def align_phones_task(
         posteriors = yield from scaled(model.log_posteriors_task(audio), 0.0, 0.8)
     lp = np.asarray(posteriors, np.float32)
     emit = lp - np.float32(prior_weight) * np.asarray(model.log_priors, np.float32)[None, :]
-    if silence_penalty:
-        emit[:, SILENCE] -= np.float32(silence_penalty)
     fd = float(model.frame_duration)
     T = len(lp)
     yield Progress(0.85, "placing the phones")
@@ -303,8 +303,17 @@ def align_phones_task(
             if o >= 0:
                 span.setdefault(o, [g, g])[1] = g
         skips = [(f, e, float(skip_penalty) * (e - f + 1)) for f, e in (span[k] for k in range(len(words)))]
+    # a pause between two words of a line costs `silence_penalty` per frame (a stop's silent closure
+    # is then cheaper as part of the stop); pauses between lines and the silences before the first
+    # and after the last word cost nothing, so words are not pulled into long pauses.
+    # The inter-word pause gets its own score column.
+    emit = np.concatenate([emit, emit[:, SILENCE : SILENCE + 1] - np.float32(silence_penalty)], axis=1)
+    seg_class = np.array(classes)
+    line_end = set(np.cumsum([len(line) for line in lines]) - 1)  # word indexes that end a line
+    inner = [g for g in range(1, len(classes) - 1) if owner[g] < 0 and owner[g - 1] not in line_end]
+    seg_class[inner] = emit.shape[1] - 1
     starts, ends, score = viterbi_segments(
-        emit, np.array(classes), np.array(optional), np.array(mins), np.array(lo), np.array(hi), skips
+        emit, seg_class, np.array(optional), np.array(mins), np.array(lo), np.array(hi), skips
     )
     best = lp.max(axis=1)
     out: list[HMMWord] = []

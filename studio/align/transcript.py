@@ -11,6 +11,11 @@ the user's own words. A user word that is spoken as several words ("42" → "for
 synthesized as those words and gets the span from the first one's start to the last one's end.
 
 Methods:
+- ``"auto"`` (the default): ``"hmm"`` for English (``language`` "en" or "en-..."), else ``"tts-dtw"``.
+- ``"hmm"`` (`studio.align.hmm_aligner`): tts-dtw first, then the transcript's phones placed by a
+  phone HMM on the frame posteriors of Studio's bundled English phone model
+  (`studio.models.phone_frames`; ``model=`` another folder of that kind). The most accurate on
+  real English speech (docs/alignment.md).
 - ``"tts-dtw"`` (`studio.align.tts_dtw`): espeak-ng synthesis + DTW; any espeak-ng language
   (``language`` is the espeak voice, e.g. "en", "de", "fr-fr", "es").
 - ``"ctc"`` (`studio.align.ctc_aligner`): CTC forced alignment with an acoustic model
@@ -36,7 +41,7 @@ from ..tasks.base import Progress, Task, run, scaled
 
 __all__ = ["align_transcript", "align_transcript_task", "METHODS", "LEVELS"]
 
-METHODS = ("tts-dtw", "ctc")
+METHODS = ("auto", "hmm", "tts-dtw", "ctc")
 LEVELS = ("line", "word", "phone")
 
 
@@ -71,11 +76,17 @@ def _transcript(transcript: Any, language: str) -> Any:
     )
 
 
+def is_english(language: str) -> bool:
+    """Whether an espeak-ng voice name is English ("en", "en-us", "en-gb-x-rp", "en+f3", ...)."""
+    base = language.split("+")[0].lower()
+    return base == "en" or base.startswith("en-")
+
+
 def align_transcript_task(
     media: Any,
     transcript: Any,
     *,
-    method: str = "tts-dtw",
+    method: str = "auto",
     level: str = "word",
     language: str = "en",
     **options: Any,
@@ -87,6 +98,12 @@ def align_transcript_task(
         raise ValueError(f"unknown method {method!r} (known: {', '.join(METHODS)})")
     if level not in LEVELS:
         raise ValueError(f"unknown level {level!r} (known: {', '.join(LEVELS)})")
+    if method == "auto":
+        method = "hmm" if is_english(language) else "tts-dtw"
+    if method == "hmm" and not is_english(language):
+        raise ValueError(
+            f"method 'hmm' uses Studio's English phone model; for language {language!r} use method 'tts-dtw'"
+        )
     tr = _transcript(transcript, language)
     yield Progress(0.0, "opening the recording")
     if isinstance(media, AudioSource):
@@ -120,6 +137,13 @@ def align_transcript_task(
             yield Progress(0.1, "loading the acoustic model")
             model = load_acoustic_model(model)
         result = yield from scaled(ctc_align_task(source, lines, model, **options), 0.1, 0.95)
+    elif method == "hmm":
+        from .hmm_aligner import hmm_align_task
+
+        model = options.pop("model", None) or "bundled"
+        result = yield from scaled(
+            hmm_align_task(source, lines, model=model, voice=language, **options), 0.1, 0.95
+        )
     else:
         from .tts_dtw import align_tts_task
 
@@ -173,7 +197,7 @@ def align_transcript_task(
         "language": language,
         "cost": result.cost,
         "skipped_nonspeech": skipped,
-        **{k: result.details[k] for k in ("dropped", "untokenizable") if result.details.get(k)},
+        **{k: result.details[k] for k in ("dropped", "untokenizable", "model") if result.details.get(k)},
         "missing": [iv.label for iv in words_tier if iv.attrs.get("missing")],
     }
     session.metadata["media_duration"] = round(source.duration, 6)

@@ -68,16 +68,36 @@ def features_for_alignment(samples: np.ndarray, sample_rate: int, kind: str = "m
         y = soxr.resample(y, sample_rate, RATE).astype(np.float32)
     if y.size < 400:
         y = np.pad(y, (0, 400 - y.size))
-    if kind == "mfcc":
-        f = librosa.feature.mfcc(y=y, sr=RATE, n_mfcc=13, n_fft=400, hop_length=160, n_mels=40)[1:]
-        f = np.vstack([f, librosa.feature.delta(f, width=5)])
-    elif kind == "logmel":
-        m = librosa.feature.melspectrogram(y=y, sr=RATE, n_fft=400, hop_length=160, n_mels=40)
-        f = np.log(m + 1e-8)
-    else:
+    if kind not in ("mfcc", "logmel"):
         raise ValueError(f"features must be 'mfcc' or 'logmel', got {kind!r}")
+    m = _mel_chunked(y)
+    if kind == "mfcc":
+        f = librosa.feature.mfcc(S=librosa.power_to_db(m), n_mfcc=13)[1:]
+        f = np.vstack([f, librosa.feature.delta(f, width=5)])
+    else:
+        f = np.log(m + 1e-8)
     f = (f - f.mean(axis=1, keepdims=True)) / (f.std(axis=1, keepdims=True) + 1e-6)
     return np.ascontiguousarray(f.T, dtype=np.float32)
+
+
+def _mel_chunked(y: np.ndarray, block: int = 6000) -> np.ndarray:
+    """librosa's 40-band mel power spectrogram of `y` (16 kHz; n_fft 400, hop 160, centred frames,
+    zero padding), computed a minute of frames at a time: equal to one call on the whole signal,
+    whose STFT of an hour would take ~1.2 GB at once."""
+    import librosa
+
+    T = 1 + y.size // 160
+    out = np.empty((40, T), np.float32)
+    for j0 in range(0, T, block):
+        j1 = min(T, j0 + block)
+        a, b = 160 * j0 - 200, 160 * (j1 - 1) + 200
+        seg = y[max(a, 0) : min(b, y.size)]
+        if a < 0 or b > y.size:
+            seg = np.pad(seg, (max(0, -a), max(0, b - y.size)))
+        out[:, j0:j1] = librosa.feature.melspectrogram(
+            y=seg, sr=RATE, n_fft=400, hop_length=160, n_mels=40, center=False
+        )
+    return out
 
 
 def speech_frames(

@@ -94,9 +94,13 @@ def logmel(samples: np.ndarray) -> Any:
     T = num_feature_frames(x.numel())
     need = (T - 1) * HOP + WIN
     x = torch.nn.functional.pad(x, (0, need - x.numel()))
-    frames = x.unfold(0, WIN, HOP)  # (T, WIN)
-    spec = torch.fft.rfft(frames * win, n=N_FFT).abs().square()  # (T, N_FFT/2+1)
-    return torch.log(mel @ spec.T + 1e-6)
+    frames = x.unfold(0, WIN, HOP)  # (T, WIN), a view
+    out = torch.empty((N_MELS, T), dtype=torch.float32)
+    block = 6000  # 1 minute of frames at a time: an hour's spectrum would need ~1.7 GB at once
+    for a in range(0, T, block):
+        spec = torch.fft.rfft(frames[a : a + block] * win, n=N_FFT).abs().square()  # (t, N_FFT/2+1)
+        out[:, a : a + block] = torch.log(mel @ spec.T + 1e-6)
+    return out
 
 
 def normalize_features(feats: Any) -> Any:

@@ -209,19 +209,22 @@ def _colored_noise(rng: np.random.Generator, n: int) -> np.ndarray:
     return out / (out.std() + 1e-12)
 
 
-def augment(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
-    """The augmentation of the module docstring."""
+def augment(rng: np.random.Generator, x: np.ndarray, pad: bool = True) -> np.ndarray:
+    """The augmentation of the module docstring (``pad=False``: no silence added, the caller pads)."""
     import scipy.signal as ss
     import soxr
 
     sr = SAMPLE_RATE
-    x = np.concatenate(
-        [
-            np.zeros(int(rng.uniform(0, 0.4) * sr)),
-            x.astype(np.float64),
-            np.zeros(int(rng.uniform(0, 0.4) * sr)),
-        ]
-    )
+    if pad:
+        x = np.concatenate(
+            [
+                np.zeros(int(rng.uniform(0, 0.4) * sr)),
+                x.astype(np.float64),
+                np.zeros(int(rng.uniform(0, 0.4) * sr)),
+            ]
+        )
+    else:
+        x = x.astype(np.float64)
     if rng.random() < 0.3:
         rt60 = rng.uniform(0.15, 0.7)
         n = int(rt60 * sr)

@@ -34,7 +34,7 @@ def _errors(tier, ref):
 
 def test_grid_words_against_the_corpus_alignment(grid):
     media, ref = grid
-    s = align_transcript(media, " ".join(w for _, _, w in ref), level="phone")
+    s = align_transcript(media, " ".join(w for _, _, w in ref), level="phone", method="tts-dtw")
     words = s.tier("words")
     assert [iv.label for iv in words] == [w for _, _, w in ref]
     err = _errors(words, ref)
@@ -64,7 +64,7 @@ def test_espeak_speech_with_exact_word_times(tmp_path):
     x = np.concatenate([np.zeros(int(lead * syn.sample_rate), np.float32), syn.samples])
     sf.write(tmp_path / "rec.wav", x, syn.sample_rate)
     ref = [(w.start + lead, w.end + lead) for w in syn.words]
-    s = align_transcript(tmp_path / "rec.wav", "\n".join(" ".join(line) for line in lines))
+    s = align_transcript(tmp_path / "rec.wav", "\n".join(" ".join(line) for line in lines), method="tts-dtw")
     err = _errors(s.tier("words"), ref)
     assert err.mean() < 0.03 and err.max() < 0.1, err  # another voice and rate than the aligner's
     assert [iv.label for iv in s.tier("lines")] == [" ".join(line) for line in lines]
@@ -119,8 +119,22 @@ def test_conversation_utterances_with_long_pauses(shared_data, tmp_path):
     sf.write(tmp_path / "twice.wav", np.tile(x, 2), sr)
     period = len(x) / sr
     ref = [(float(r[3]) + k * period, float(r[4]) + k * period) for k in range(2) for r in rows]
-    s = align_transcript(tmp_path / "twice.wav", "\n".join([r[5] for r in rows] * 2))
+    s = align_transcript(tmp_path / "twice.wav", "\n".join([r[5] for r in rows] * 2), method="tts-dtw")
     lines = s.tier("lines")
     assert len(lines) == len(ref)
     err = _errors(lines, ref)
     assert err.mean() < 0.3 and np.mean(err <= 0.25) > 0.6, err  # measured: 177 ms, 72 % within 250 ms
+
+
+def test_features_in_chunks_equal_one_pass():
+    import librosa
+
+    from studio.align.tts_dtw import _mel_chunked
+
+    rng = np.random.default_rng(0)
+    for n in (400, 401, 48017, 16000 * 20 + 5):
+        y = (rng.standard_normal(n) * 0.1).astype(np.float32)
+        ref = librosa.feature.melspectrogram(y=y, sr=16000, n_fft=400, hop_length=160, n_mels=40)
+        got = _mel_chunked(y, block=700)
+        assert got.shape == ref.shape
+        assert np.allclose(got, ref, rtol=1e-6, atol=1e-12)
