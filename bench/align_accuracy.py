@@ -370,10 +370,11 @@ def child_long(repeats: int, wav: str, method: str) -> None:
     try:
         while True:
             p = next(gen)
-            if p.message and p.message != last:
+            msg = re.sub(r"chunk \d+ of (\d+)", r"\1 chunks", p.message or "")
+            if msg and msg != last:
                 now = time.perf_counter()
                 close_stage(last, now - tl)
-                last, tl = p.message, time.perf_counter()
+                last, tl = msg, time.perf_counter()
     except StopIteration as stop:
         res = stop.value
     wall = time.perf_counter() - t0

@@ -100,6 +100,23 @@ def _mel_chunked(y: np.ndarray, block: int = 6000) -> np.ndarray:
     return out
 
 
+def _rms_chunked(y: np.ndarray, block: int = 6000) -> np.ndarray:
+    """``librosa.feature.rms(y, frame_length=400, hop_length=160)[0]`` a minute of frames at a
+    time (one call frames the whole signal: 0.6 GB for an hour)."""
+    import librosa
+
+    T = 1 + y.size // 160
+    out = np.empty(T, np.float32)
+    for j0 in range(0, T, block):
+        j1 = min(T, j0 + block)
+        a, b = 160 * j0 - 200, 160 * (j1 - 1) + 200
+        seg = y[max(a, 0) : min(b, y.size)]
+        if a < 0 or b > y.size:
+            seg = np.pad(seg, (max(0, -a), max(0, b - y.size)))
+        out[j0:j1] = librosa.feature.rms(y=seg, frame_length=400, hop_length=160, center=False)[0]
+    return out
+
+
 def speech_frames(
     samples: np.ndarray, sample_rate: int, max_pause: float = 0.4, keep_pause: float = 0.2
 ) -> np.ndarray:
@@ -117,7 +134,7 @@ def speech_frames(
         import soxr
 
         y = soxr.resample(y, sample_rate, RATE).astype(np.float32)
-    rms = librosa.feature.rms(y=np.pad(y, (0, max(0, 400 - y.size))), frame_length=400, hop_length=160)[0]
+    rms = _rms_chunked(np.pad(y, (0, max(0, 400 - y.size))))
     db = 20 * np.log10(rms + 1e-10)
     quiet, loud = np.percentile(db, [10, 95])
     silent = db < loud - 0.7 * (loud - quiet)

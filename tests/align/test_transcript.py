@@ -129,7 +129,7 @@ def test_conversation_utterances_with_long_pauses(shared_data, tmp_path):
 def test_features_in_chunks_equal_one_pass():
     import librosa
 
-    from studio.align.tts_dtw import _mel_chunked
+    from studio.align.tts_dtw import _mel_chunked, _rms_chunked
 
     rng = np.random.default_rng(0)
     for n in (400, 401, 48017, 16000 * 20 + 5):
@@ -138,3 +138,6 @@ def test_features_in_chunks_equal_one_pass():
         got = _mel_chunked(y, block=700)
         assert got.shape == ref.shape
         assert np.allclose(got, ref, rtol=1e-6, atol=1e-12)
+        ref_rms = librosa.feature.rms(y=y, frame_length=400, hop_length=160)[0]
+        got_rms = _rms_chunked(y, block=700)
+        assert got_rms.shape == ref_rms.shape and np.allclose(got_rms, ref_rms, rtol=1e-5, atol=1e-9)
