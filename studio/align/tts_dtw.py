@@ -127,7 +127,6 @@ def speech_frames(
     ``keep_pause`` seconds (half at each end). The synthetic speech pauses 0.05-0.3 s; a recording's
     long pauses (a conversation's gaps, silence between takes) would otherwise have to be absorbed
     by stretching the words beside them, which the step pattern limits to 2x."""
-    import librosa
 
     y = np.asarray(samples, dtype=np.float32).reshape(-1)
     if sample_rate != RATE:
