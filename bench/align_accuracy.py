@@ -15,7 +15,8 @@ Cases (`bench/_align_refs.py`), every reference made outside this project:
 
 Methods, all given the same audio and the same normalised words (``studio.align.text.tokenize``):
 
-- ``ours``: ``studio.align.tts_dtw.align_tts`` with its defaults (log-mel); ``ours-mfcc`` the same
+- ``ours-hmm``: ``studio.align.hmm_aligner.hmm_align`` with the bundled phone model (the default of
+  ``studio align`` for English); ``ours``: ``studio.align.tts_dtw.align_tts`` with its defaults (log-mel); ``ours-mfcc`` the same
   with ``features="mfcc"``; ``ours-ctc``: ``studio.align.ctc_aligner.ctc_align`` with Studio's
   bundled acoustic model (``studio.models.small_ctc``), star token on.
 - ``pocketsphinx``: PocketSphinx 5 (Huggins-Daines et al. 2006) with its bundled US-English
@@ -39,15 +40,15 @@ loading); PocketSphinx's model load is left out (a fresh decoder per file, see `
 
 Measured 2026-11-29 on the 2-core development machine (mean |err| ms / share <= 100 ms / RTF):
 
-| case                         | ours (log-mel)   | ours (MFCC)      | pocketsphinx 5   | aeneas-ng        |
-|------------------------------|------------------|------------------|------------------|------------------|
-| GRID swwp2s, 12 word bounds  | 51 / 83% / 0.01  | 57 / 92% / 0.01  | 25 / 100% / 0.01 | 185 / 33% / 0.09 |
-| conversation, 26 utt. bounds | 183 / 54% / 0.01 | 472 / 31% / 0.01 | 101 / 62% / 0.01 | 531 / 27% / 0.01 |
-| espeak en-us, 162 word bounds| 10 / 100% / 0.01 | 9 / 100% / 0.01  | 30 / 95% / 0.01  | 43 / 84% / 0.01  |
+| case                          | ours: hmm         | ours: tts-dtw    | ours: ctc        | pocketsphinx 5   | aeneas-ng        |
+|-------------------------------|-------------------|------------------|------------------|------------------|------------------|
+| GRID swwp2s, 12 word bounds   | 21 / 100% / 0.04  | 51 / 83% / 0.003 | 62 / 75% / 0.04  | 25 / 100% / 0.01 | 185 / 33% / 0.07 |
+| conversation, 26 utt. bounds  | 98 / 58% / 0.01   | 189 / 50% / 0.01 | 138 / 62% / 0.002| 101 / 62% / 0.01 | 531 / 27% / 0.01 |
+| espeak en-us, 162 word bounds | 22 / 100% / 0.01  | 10 / 100% / 0.01 | 33 / 93% / 0.002 | 29 / 96% / 0.01  | 46 / 84% / 0.01  |
 
-Long case (ours, defaults): one hour (conversation x120, 9720 words) in 17.5 s (RTF 0.005), peak
-RSS 1.96 GB, the peak in the log-mel features of the whole recording; utterance boundaries there
-298 ms mean |err|, 54% <= 100 ms (multiscale DTW).
+Long case (``--long-methods``, each in a fresh process): one hour (conversation x120, 9720 words);
+hmm 22.2 s (RTF 0.006), peak RSS 1.65 GB, utterance boundaries 218 ms mean |err| (80 ms median);
+tts-dtw 16.5 s, 1.44 GB, 298 ms (95 ms median).
 """
 
 from __future__ import annotations
