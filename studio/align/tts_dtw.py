@@ -80,20 +80,27 @@ def features_for_alignment(samples: np.ndarray, sample_rate: int, kind: str = "m
     return np.ascontiguousarray(f.T, dtype=np.float32)
 
 
-def _mel_chunked(y: np.ndarray, block: int = 6000) -> np.ndarray:
-    """librosa's 40-band mel power spectrogram of `y` (16 kHz; n_fft 400, hop 160, centred frames,
-    zero padding), computed a minute of frames at a time: equal to one call on the whole signal,
-    whose STFT of an hour would take ~1.2 GB at once."""
-    import librosa
-
+def _frame_blocks(y: np.ndarray, block: int):
+    """(first frame, end frame, samples) per block of `block` frames of a centred 400-sample,
+    160-hop framing of `y` with zero padding: what librosa frames with ``center=True``, a block at a
+    time (framing or transforming an hour at once takes ~0.6-1.2 GB)."""
     T = 1 + y.size // 160
-    out = np.empty((40, T), np.float32)
     for j0 in range(0, T, block):
         j1 = min(T, j0 + block)
         a, b = 160 * j0 - 200, 160 * (j1 - 1) + 200
         seg = y[max(a, 0) : min(b, y.size)]
         if a < 0 or b > y.size:
             seg = np.pad(seg, (max(0, -a), max(0, b - y.size)))
+        yield j0, j1, seg
+
+
+def _mel_chunked(y: np.ndarray, block: int = 6000) -> np.ndarray:
+    """librosa's 40-band mel power spectrogram of `y` (16 kHz; n_fft 400, hop 160, centred frames,
+    zero padding) a block of frames at a time; equal to one call on the whole signal."""
+    import librosa
+
+    out = np.empty((40, 1 + y.size // 160), np.float32)
+    for j0, j1, seg in _frame_blocks(y, block):
         out[:, j0:j1] = librosa.feature.melspectrogram(
             y=seg, sr=RATE, n_fft=400, hop_length=160, n_mels=40, center=False
         )
@@ -101,18 +108,11 @@ def _mel_chunked(y: np.ndarray, block: int = 6000) -> np.ndarray:
 
 
 def _rms_chunked(y: np.ndarray, block: int = 6000) -> np.ndarray:
-    """``librosa.feature.rms(y, frame_length=400, hop_length=160)[0]`` a minute of frames at a
-    time (one call frames the whole signal: 0.6 GB for an hour)."""
+    """``librosa.feature.rms(y, frame_length=400, hop_length=160)[0]`` a block of frames at a time."""
     import librosa
 
-    T = 1 + y.size // 160
-    out = np.empty(T, np.float32)
-    for j0 in range(0, T, block):
-        j1 = min(T, j0 + block)
-        a, b = 160 * j0 - 200, 160 * (j1 - 1) + 200
-        seg = y[max(a, 0) : min(b, y.size)]
-        if a < 0 or b > y.size:
-            seg = np.pad(seg, (max(0, -a), max(0, b - y.size)))
+    out = np.empty(1 + y.size // 160, np.float32)
+    for j0, j1, seg in _frame_blocks(y, block):
         out[j0:j1] = librosa.feature.rms(y=seg, frame_length=400, hop_length=160, center=False)[0]
     return out
 

@@ -170,11 +170,9 @@ def read_wav16k(path: Path) -> np.ndarray:
     return soxr.resample(x, sr, SAMPLE_RATE).astype(np.float32) if sr != SAMPLE_RATE else x
 
 
-def espeak_utterance(rng: np.random.Generator, words: list[str]) -> tuple[np.ndarray, list[str]]:
-    """Random espeak speech of a sentence drawn from `words` and `COMMON`, at 16 kHz."""
-    import soxr
-
-    from ..align import espeak
+def draw_sentence(rng: np.random.Generator, words: list[str]) -> tuple[list[str], str, int, int]:
+    """A random sentence (3-10 words from `words` and `COMMON`, some spelled numbers) and the voice,
+    rate and pitch to say it with (see the module docstring)."""
     from ..align.text import spell_number
 
     n = int(rng.integers(3, 11))
@@ -190,9 +188,19 @@ def espeak_utterance(rng: np.random.Generator, words: list[str]) -> tuple[np.nda
     voice = VOICES[int(rng.integers(len(VOICES)))]
     if rng.random() < 0.6:
         voice += "+" + VARIANTS[int(rng.integers(len(VARIANTS)))]
-    syn = espeak.synthesize(
-        sent, voice=voice, rate=int(rng.integers(100, 281)), pitch=int(rng.integers(15, 86))
-    )
+    rate = int(rng.integers(100, 281))
+    pitch = int(rng.integers(15, 86))
+    return sent, voice, rate, pitch
+
+
+def espeak_utterance(rng: np.random.Generator, words: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Random espeak speech of a sentence drawn from `words` and `COMMON`, at 16 kHz."""
+    import soxr
+
+    from ..align import espeak
+
+    sent, voice, rate, pitch = draw_sentence(rng, words)
+    syn = espeak.synthesize(sent, voice=voice, rate=rate, pitch=pitch)
     x = soxr.resample(syn.samples, syn.sample_rate, SAMPLE_RATE).astype(np.float32)
     return x, sent
 

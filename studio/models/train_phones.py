@@ -36,11 +36,9 @@ import numpy as np
 from .phone_frames import PHONES, SILENCE, PhoneNet, phone_class
 from .small_ctc import HOP, SAMPLE_RATE, logmel, normalize_features
 from .train_acoustic import (
-    COMMON,
     MAX_SECONDS,
-    VARIANTS,
-    VOICES,
     augment,
+    draw_sentence,
     read_wav16k,
     real_corpus,
     words_path,
@@ -65,24 +63,9 @@ def espeak_labelled(
     import soxr
 
     from ..align import espeak
-    from ..align.text import spell_number
 
-    n = int(rng.integers(3, 11))
-    sent: list[str] = []
-    for _ in range(n):
-        u = rng.random()
-        if u < 0.05:
-            sent += spell_number(int(rng.integers(0, 2001))).replace("-", " ").split()
-        elif u < 0.5:
-            sent.append(COMMON[int(rng.integers(len(COMMON)))])
-        else:
-            sent.append(words[int(rng.integers(len(words)))])
-    voice = VOICES[int(rng.integers(len(VOICES)))]
-    if rng.random() < 0.6:
-        voice += "+" + VARIANTS[int(rng.integers(len(VARIANTS)))]
-    syn = espeak.synthesize(
-        sent, voice=voice, rate=int(rng.integers(100, 281)), pitch=int(rng.integers(15, 86))
-    )
+    sent, voice, rate, pitch = draw_sentence(rng, words)
+    syn = espeak.synthesize(sent, voice=voice, rate=rate, pitch=pitch)
     x = soxr.resample(syn.samples, syn.sample_rate, SAMPLE_RATE).astype(np.float32)
     return x, closures_to_stops(
         syn.samples, syn.sample_rate, [(p.start, p.end, phone_class(p.symbol)) for p in syn.phones]

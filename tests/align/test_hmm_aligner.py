@@ -19,17 +19,6 @@ def model():
     return load_bundled_phones("cpu")
 
 
-@pytest.fixture
-def grid(shared_data):
-    ref = []
-    for line in (shared_data / "grid" / "swwp2s.align").read_text().split("\n"):
-        if line.strip():
-            a, b, w = line.split()
-            if w != "sil":
-                ref.append((int(a) / 25000, int(b) / 25000, w))
-    return shared_data / "grid" / "swwp2s.mpg", ref
-
-
 def _errors(spans, ref):
     return np.array(
         [abs(g[0] - r[0]) for g, r in zip(spans, ref)] + [abs(g[1] - r[1]) for g, r in zip(spans, ref)]

@@ -14,17 +14,6 @@ from studio.cli import main
 from studio.tasks.base import Cancelled, run
 
 
-@pytest.fixture
-def grid(shared_data):
-    ref = []
-    for line in (shared_data / "grid" / "swwp2s.align").read_text().split("\n"):
-        if line.strip():
-            a, b, w = line.split()
-            if w != "sil":
-                ref.append((int(a) / 25000, int(b) / 25000, w))
-    return shared_data / "grid" / "swwp2s.mpg", ref
-
-
 def _errors(tier, ref):
     got = [(iv.start, iv.end) for iv in tier]
     return np.array(
