@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from ..tasks.base import Progress, Task
-from .small_ctc import HOP, N_MELS, SAMPLE_RATE, WIN, _Block, _torch_nn, logmel, normalize_features
+from .small_ctc import HOP, SAMPLE_RATE, WIN, ConvStack, logmel, normalize_features
 
 __all__ = [
     "PHONES",
@@ -89,29 +89,16 @@ def phone_class(symbol: str) -> int:
     return _INDEX["ax"]
 
 
-class PhoneNet(_torch_nn().Module):  # type: ignore[misc]
+class PhoneNet(ConvStack):
     """Normalised log-mel (B, N_MELS, T) → (B, T, len(PHONES)) logits, one per 10 ms frame."""
 
     def __init__(self, channels: int = 256, blocks: int = 6, kernel: int = 11, dropout: float = 0.1) -> None:
-        nn = _torch_nn()
-        super().__init__()
-        self.config = {"channels": channels, "blocks": blocks, "kernel": kernel, "dropout": dropout}
-        self.front = nn.Conv1d(N_MELS, channels, 5, padding=2)
-        self.front_norm = nn.LayerNorm(channels)
-        self.blocks = nn.ModuleList(_Block(channels, kernel, dropout) for _ in range(blocks))
-        self.out = nn.Conv1d(channels, len(PHONES), 1)
+        super().__init__(len(PHONES), channels, blocks, kernel, dropout, front_kernel=5, stride=1)
 
     @property
     def receptive_radius(self) -> int:
         """Frames on each side that one output frame depends on."""
         return self.config["blocks"] * (self.config["kernel"] // 2) + 2
-
-    def forward(self, feats: Any) -> Any:
-        x = self.front(feats)
-        x = _torch_nn().functional.gelu(self.front_norm(x.transpose(1, 2)).transpose(1, 2))
-        for b in self.blocks:
-            x = b(x)
-        return self.out(x).transpose(1, 2)
 
 
 class PhoneFrameModel:

@@ -132,22 +132,28 @@ class _Block(_torch_nn().Module):  # type: ignore[misc]
         return x + self.drop(self.act(y))
 
 
-class SmallCTC(_torch_nn().Module):  # type: ignore[misc]
-    """Normalised log-mel (B, N_MELS, T) → (B, ceil(T/2), len(TOKENS)) CTC logits."""
+class ConvStack(_torch_nn().Module):  # type: ignore[misc]
+    """Normalised log-mel (B, N_MELS, T) → (B, T / stride, n_out) logits: a front convolution (with
+    `stride`), layer norm and GELU, `_Block`s, a 1x1 output convolution. Shared by `SmallCTC` and
+    `studio.models.phone_frames.PhoneNet` (same state-dict keys as each had on its own)."""
 
-    def __init__(self, channels: int = 256, blocks: int = 8, kernel: int = 11, dropout: float = 0.1) -> None:
+    def __init__(
+        self,
+        n_out: int,
+        channels: int,
+        blocks: int,
+        kernel: int,
+        dropout: float,
+        front_kernel: int,
+        stride: int,
+    ) -> None:
         nn = _torch_nn()
         super().__init__()
         self.config = {"channels": channels, "blocks": blocks, "kernel": kernel, "dropout": dropout}
-        self.front = nn.Conv1d(N_MELS, channels, 3, stride=SUBSAMPLE, padding=1)
+        self.front = nn.Conv1d(N_MELS, channels, front_kernel, stride=stride, padding=front_kernel // 2)
         self.front_norm = nn.LayerNorm(channels)
         self.blocks = nn.ModuleList(_Block(channels, kernel, dropout) for _ in range(blocks))
-        self.out = nn.Conv1d(channels, len(TOKENS), 1)
-
-    @property
-    def receptive_radius(self) -> int:
-        """Output frames on each side that one output frame depends on (plus one for the front)."""
-        return self.config["blocks"] * (self.config["kernel"] // 2) + 1
+        self.out = nn.Conv1d(channels, n_out, 1)
 
     def forward(self, feats: Any) -> Any:
         x = self.front(feats)
@@ -155,6 +161,18 @@ class SmallCTC(_torch_nn().Module):  # type: ignore[misc]
         for b in self.blocks:
             x = b(x)
         return self.out(x).transpose(1, 2)
+
+
+class SmallCTC(ConvStack):
+    """Normalised log-mel (B, N_MELS, T) → (B, ceil(T/2), len(TOKENS)) CTC logits."""
+
+    def __init__(self, channels: int = 256, blocks: int = 8, kernel: int = 11, dropout: float = 0.1) -> None:
+        super().__init__(len(TOKENS), channels, blocks, kernel, dropout, front_kernel=3, stride=SUBSAMPLE)
+
+    @property
+    def receptive_radius(self) -> int:
+        """Output frames on each side that one output frame depends on (plus one for the front)."""
+        return self.config["blocks"] * (self.config["kernel"] // 2) + 1
 
 
 class SmallCTCModel(AcousticModel):
