@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from .annotations import Interval, Point, check_time
-from .commands import AddAnnotation, DeleteAnnotation, MergeIntervals, MoveBoundary, SplitInterval
+from .commands import AddAnnotation, AddTier, DeleteAnnotation, MergeIntervals, MoveBoundary, SplitInterval
 from .session import Session
 from .tiers import IntervalTier, PointTier, Tier, _AnnotationTier
 
@@ -454,4 +454,27 @@ def completions(session: Session, tier_name: str, prefix: str) -> list[str]:
             if label not in seen and label.casefold().startswith(p):
                 seen.add(label)
                 out.append(label)
+    return out
+
+
+def add_tiers(session: Session, tiers: list[Tier], suffix: str = "aligned") -> list[AddTier]:
+    """Commands adding `tiers` (e.g. an alignment's words/phones/lines) to `session`, renamed where a
+    name is taken ("words" → "words (aligned)", "words (aligned 2)", ...) with their parent links
+    renamed alike. Push them in one `UndoStack.macro` so a single undo removes the result."""
+    taken = set(session.tier_names())
+    renames: dict[str, str] = {}
+    for t in tiers:
+        name, k = t.name, 1
+        while name in taken:
+            k += 1
+            name = f"{t.name} ({suffix})" if k == 2 else f"{t.name} ({suffix} {k - 1})"
+        taken.add(name)
+        renames[t.name] = name
+    out = []
+    for t in tiers:
+        t._set_name(renames[t.name])  # the tiers are not in a session yet
+        parent = getattr(t, "parent", None)
+        if parent in renames:
+            t.parent = renames[parent]
+        out.append(AddTier(t))
     return out
