@@ -478,3 +478,24 @@ def add_tiers(session: Session, tiers: list[Tier], suffix: str = "aligned") -> l
             t.parent = renames[parent]
         out.append(AddTier(t))
     return out
+
+
+def review_items(tier: Tier, threshold: float = 0.5) -> list[Any]:
+    """The annotations of `tier` to check after an alignment or a model's first pass: those flagged
+    missing and those whose confidence is under `threshold`, lowest confidence first (missing ones
+    first of all), ties in time order. Annotations without a confidence are not listed."""
+    items = []
+    for a in tier:
+        conf = getattr(a, "confidence", None)
+        missing = bool(getattr(a, "attrs", {}).get("missing"))
+        if missing or (conf is not None and conf < threshold):
+            items.append(
+                (
+                    0 if missing else 1,
+                    conf if conf is not None else 0.0,
+                    a.start if hasattr(a, "start") else a.time,
+                    a,
+                )
+            )
+    items.sort(key=lambda x: x[:3])
+    return [x[3] for x in items]
