@@ -41,9 +41,12 @@ def hmm_align_task(
     skip_penalty: float | None = 8.0,
     silence_penalty: float = 1.0,
     min_pause: float = 0.0,
+    posteriors: np.ndarray | None = None,
 ) -> Task[TTSAlignment]:
     """Align `lines` (each a list of spoken words) to `audio` (an `AudioSource`-like object or a
-    (samples, rate) pair); `model`: a `PhoneFrameModel`, a model folder, or None for the bundled one."""
+    (samples, rate) pair); `model`: a `PhoneFrameModel`, a model folder, or None for the bundled one;
+    `posteriors`: the model's log posteriors of exactly this audio if already computed (e.g. sliced
+    from a longer stretch, so that a short piece is normalised like its surroundings)."""
     from ..models.phone_frames import PhoneFrameModel, load_bundled_phones, load_phone_model, phone_class
     from .phone_hmm import align_phones_task
     from .tts_dtw import align_tts_task
@@ -64,7 +67,12 @@ def hmm_align_task(
         yield Progress(0.0, "reading the recording")
         real = audio.resampled(RATE, mono=True).load().reshape(-1).astype(np.float32)
     rough = yield from scaled(align_tts_task((real, RATE), lines, voice=voice), 0.02, 0.45)
-    post = yield from scaled(model.log_posteriors_task(real), 0.45, 0.9)
+    if posteriors is None:
+        post = yield from scaled(model.log_posteriors_task(real), 0.45, 0.9)
+    else:
+        post = np.asarray(posteriors, np.float32)
+        if abs(len(post) - model.num_frames(real.size)) > 1:
+            raise ValueError(f"posteriors have {len(post)} frames for {model.num_frames(real.size)} of audio")
     symbols = [[sym for _, _, sym in w.phones] for w in rough.words]
     classes: list[list[list[int]]] = []
     k = 0
