@@ -11,7 +11,14 @@ would freeze the window. A precise 5 ms QTimer on the UI thread records the gaps
 Input: the 30 s two-speaker telephone conversation of ``../shared/data/conversation`` and its timed
 transcript's text (13 lines), repeated ``--repeats`` times. Phases: idle (the timer alone, 2 s);
 the first alignment (numba compilation, model loading and all); a second one (warm). Printed: the
-alignment's wall time and the tick gaps (median, p99, max, count over 50 ms).
+alignment's wall time and the tick gaps (median, p99, max, count over 50 ms). The app calls
+`studio.align.warmup.warm_up()` before showing its window, and so does this bench unless
+``--no-warm-up``: without it the first alignment in a process stalled the UI for 100-220 ms at a
+time (imports, numba's kernels loading, librosa's first calls).
+
+Measured 2026-11-29 (2 cores, offscreen): warm-up 1.7 s; max gap during the first alignment
+in two runs 23.9 and 40.7 ms (first alignment, 1.1-1.2 s), 9-19 ms (second); without the
+warm-up 215 ms (4 gaps over 50 ms).
 """
 
 from __future__ import annotations
@@ -55,8 +62,19 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--method", default="auto")
     ap.add_argument("--repeats", type=int, default=1)
+    ap.add_argument(
+        "--no-warm-up",
+        action="store_true",
+        help="skip studio.align.warmup.warm_up(), which the app runs at start",
+    )
     args = ap.parse_args()
     app()
+    if not args.no_warm_up:
+        from studio.align.warmup import warm_up
+
+        t = time.perf_counter()
+        warm_up()
+        print(f"warm-up (as the app does before showing its window): {time.perf_counter() - t:.1f} s")
     from studio.qt.jobs import JobRunner
 
     rows = [line.split(None, 5) for line in (CONV / "sample.stm").read_text().splitlines() if line.strip()]

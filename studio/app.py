@@ -59,6 +59,9 @@ def main(command: str | None, paths: Sequence[str] = (), *, screenshot: str | No
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "studio"])
     app.setApplicationName("Studio")
     app.setApplicationDisplayName("Studio")
+    from studio.align.warmup import warm_up
+
+    warm_up()  # before the window: the first alignment must not freeze it (bench/ui_align_stall.py)
     win = MainWindow(check_recovery=screenshot is None)
     if paths:
         win.open_paths(list(paths))

@@ -96,24 +96,23 @@ def _frame_blocks(y: np.ndarray, block: int):
 
 def _mel_chunked(y: np.ndarray, block: int = 6000) -> np.ndarray:
     """librosa's 40-band mel power spectrogram of `y` (16 kHz; n_fft 400, hop 160, centred frames,
-    zero padding) a block of frames at a time; equal to one call on the whole signal."""
-    import librosa
+    zero padding) a block of frames at a time, in numpy (`studio.media.mel`: librosa's first call
+    in a process holds the GIL for ~200 ms stretches); equal to librosa's to float rounding."""
+    from ..media.mel import frame_power, mel_filterbank
 
+    fb = mel_filterbank(RATE, 400, 40)
     out = np.empty((40, 1 + y.size // 160), np.float32)
     for j0, j1, seg in _frame_blocks(y, block):
-        out[:, j0:j1] = librosa.feature.melspectrogram(
-            y=seg, sr=RATE, n_fft=400, hop_length=160, n_mels=40, center=False
-        )
+        out[:, j0:j1] = fb @ frame_power(seg, 400, 160)
     return out
 
 
 def _rms_chunked(y: np.ndarray, block: int = 6000) -> np.ndarray:
     """``librosa.feature.rms(y, frame_length=400, hop_length=160)[0]`` a block of frames at a time."""
-    import librosa
-
     out = np.empty(1 + y.size // 160, np.float32)
     for j0, j1, seg in _frame_blocks(y, block):
-        out[j0:j1] = librosa.feature.rms(y=seg, frame_length=400, hop_length=160, center=False)[0]
+        frames = np.lib.stride_tricks.sliding_window_view(seg, 400)[::160]
+        out[j0:j1] = np.sqrt(np.mean(np.square(frames, dtype=np.float32), axis=1))
     return out
 
 

@@ -173,9 +173,9 @@ def _window(n_fft: int) -> np.ndarray:
 
 @functools.lru_cache(maxsize=16)
 def _mel_basis(rate: int, n_fft: int, n_mels: int, fmin: float, fmax: float) -> np.ndarray:
-    import librosa
+    from .mel import mel_filterbank
 
-    return librosa.filters.mel(sr=rate, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax).astype(np.float32)
+    return np.array(mel_filterbank(rate, n_fft, n_mels, fmin, fmax), dtype=np.float32)
 
 
 def _read_padded(view: Any, a: int, b: int) -> np.ndarray:

@@ -66,12 +66,13 @@ _MEL_CACHE: dict[str, Any] = {}
 
 
 def _mel_basis() -> Any:
-    import librosa
     import torch
 
+    from ..media.mel import mel_filterbank
+
     if "mel" not in _MEL_CACHE:
-        m = librosa.filters.mel(sr=SAMPLE_RATE, n_fft=N_FFT, n_mels=N_MELS, fmin=20.0, fmax=7600.0)
-        _MEL_CACHE["mel"] = torch.from_numpy(m.astype(np.float32))
+        m = mel_filterbank(SAMPLE_RATE, N_FFT, N_MELS, 20.0, 7600.0)  # librosa.filters.mel's, in numpy
+        _MEL_CACHE["mel"] = torch.from_numpy(np.array(m, dtype=np.float32))
         _MEL_CACHE["win"] = torch.hann_window(WIN, periodic=True)
     return _MEL_CACHE["mel"], _MEL_CACHE["win"]
 
