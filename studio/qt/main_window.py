@@ -21,6 +21,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QDockWidget,
     QHBoxLayout,
     QLabel,
     QMainWindow,
@@ -36,8 +37,10 @@ from studio.core.tiers import CurveTier, IntervalTier, PointTier, Tier
 from studio.media.clock import PlaybackClock
 
 from . import shortcuts
+from .device_worker import DeviceJob, DeviceWorker
 from .dialogs import Dialogs
 from .jobs import JobRunner
+from .jobs_panel import JobsPanel
 from .media_set import LoadedMedia, MediaSet
 from .settings import Settings
 from .timeline import Timeline
@@ -82,6 +85,7 @@ class MainWindow(FilesMixin, EditMixin, PlaybackMixin, QMainWindow):
         self.view = TimeView(self)
         self.view.follow = bool(self.settings["follow_playhead"])
         self.runner = JobRunner(threads=2, parent=self)
+        self.device_worker = DeviceWorker(self)  # the one thread owning the torch device (model jobs)
         self.session: Session = Session()
         self.media: MediaSet | None = None
         self.actions_by_id: dict[str, QAction] = {}
@@ -156,6 +160,7 @@ class MainWindow(FilesMixin, EditMixin, PlaybackMixin, QMainWindow):
         self.jobs_widget = jobs
         sb.addPermanentWidget(jobs)
         jobs.hide()
+        self._build_device_ui()
 
     def _build_actions(self) -> None:
         menus = {name: self.menuBar().addMenu(f"&{name}") for name in shortcuts.MENUS}
@@ -581,6 +586,47 @@ class MainWindow(FilesMixin, EditMixin, PlaybackMixin, QMainWindow):
             self._jobs_timer.stop()
         self._update_jobs()
 
+    # -- device worker and jobs panel --------------------------------------------------------------
+    def _build_device_ui(self) -> None:
+        """The device label in the status bar (refreshed every 2 s) and the Jobs dock (View menu)."""
+        self.device_label = QLabel(self.device_worker.status_text())
+        self.device_label.setObjectName("deviceLabel")
+        self.statusBar().addPermanentWidget(self.device_label)
+        self._device_timer = QTimer(self)
+        self._device_timer.setInterval(2000)
+        self._device_timer.timeout.connect(self._update_device_label)
+        self._device_timer.start()
+        self.device_worker.device_ready.connect(lambda _d: self._update_device_label())
+        self.device_worker.job_failed.connect(self._on_device_job_failed)
+        self.jobs_panel = JobsPanel()
+        self.jobs_panel.add_source(self.device_worker, "model worker")
+        self.jobs_panel.add_source(self.runner, "media", min_visible_s=0.5)
+        self.jobs_dock = QDockWidget("Jobs", self)
+        self.jobs_dock.setObjectName("JobsDock")
+        self.jobs_dock.setWidget(self.jobs_panel)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.jobs_dock)
+        self.jobs_dock.hide()
+        self.jobs_dock.visibilityChanged.connect(self._on_jobs_dock_visible)
+
+    def _update_device_label(self) -> None:
+        self.device_label.setText(self.device_worker.status_text())
+        note = self.device_worker.note
+        self.device_label.setToolTip(f"Device of the model jobs (alignment). {note}".strip())
+
+    def act_show_jobs(self, on: bool) -> None:
+        self.jobs_dock.setVisible(on)
+
+    def _on_jobs_dock_visible(self, visible: bool) -> None:
+        if not self._closing and "show_jobs" in self.actions_by_id:
+            a = self.actions_by_id["show_jobs"]
+            a.blockSignals(True)
+            a.setChecked(visible)
+            a.blockSignals(False)
+
+    def _on_device_job_failed(self, job: DeviceJob) -> None:
+        self.show_status(f"{job.name} failed: {job.error} (details in the Jobs panel)", 15000)
+        self.action("show_jobs").setChecked(True)
+
     def act_jobs(self) -> None:
         self.runner.cancel_all()
         self.show_status("background jobs cancelled")
@@ -613,7 +659,7 @@ class MainWindow(FilesMixin, EditMixin, PlaybackMixin, QMainWindow):
 
     def ready_for_screenshot(self) -> bool:
         """Media loaded, no background job left, the video showing a frame (app --screenshot)."""
-        if self.media is None or self.media.loading or self.runner.jobs:
+        if self.media is None or self.media.loading or self.runner.jobs or self.device_worker.jobs:
             return False
         return all(
             p.shown_index is not None or getattr(p, "note", "") for p in self.video_pane.panels.values()
@@ -631,5 +677,8 @@ class MainWindow(FilesMixin, EditMixin, PlaybackMixin, QMainWindow):
         self._teardown_session()
         self.video_pane.shutdown()
         self.runner.shutdown(wait=True)
+        self._device_timer.stop()
+        self.jobs_panel.shutdown()
+        self.device_worker.shutdown(timeout=2.0)
         event.accept()
         super().closeEvent(event)

@@ -76,6 +76,8 @@ ACTIONS: tuple[Action, ...] = (
     A("show_intensity", "View", "&Intensity", (), "Draw intensity on the spectrogram.", True),
     A("add_feature", "View", "Add feature &curve…", (), "Compute a feature (RMS, onset, MFCC…) and show it as a track."),
     A("jobs", "View", "Cancel background &jobs", ("Ctrl+Shift+.",), "Stop running decoding and analysis jobs."),
+    A("show_jobs", "View", "Jobs &panel", ("Ctrl+J",),
+      "Background jobs: progress, time left, cancel; a failed job's error and traceback.", True),
     # Play
     A("play", "Play", "&Play / pause", ("Space",), "Play from the playhead, or pause."),
     A("play_selection", "Play", "Play &selection", ("Shift+Space",), "Play the selection (or selected annotation)."),
