@@ -184,7 +184,7 @@ class AlignDialog(QDialog):
 
 
 def start_alignment(window: Any, req: AlignRequest) -> Job:
-    """Run `req` on the window's job runner; the result is applied to the window's session (if it is
+    """Run `req` on the window's device worker (or job runner); the result is applied to the window's session (if it is
     still the same session) and reported in the status bar; an error is shown, not raised."""
     session = window.session
 
@@ -199,6 +199,8 @@ def start_alignment(window: Any, req: AlignRequest) -> Job:
     def failed(message: str, details: str) -> None:
         window.dialogs.error("Alignment failed", message, details)
 
-    return window.runner.submit(
+    # the device worker owns the torch device (the phone and CTC models run there)
+    worker = getattr(window, "device_worker", None) or window.runner
+    return worker.submit(
         lambda: alignment_task(req), name="Align transcript", group="align", on_result=done, on_error=failed
     )

@@ -46,6 +46,7 @@ from .settings import Settings
 from .timeline import Timeline
 from .timeview import TimeView
 from .track import HEADER_WIDTH, Track
+from .window_align import AlignMixin
 from .window_edit import EditMixin
 from .window_files import FilesMixin
 from .window_playback import TICK_MS, PlaybackMixin
@@ -60,7 +61,7 @@ class _ClockBridge(QObject):
     failed = Signal(str)
 
 
-class MainWindow(FilesMixin, EditMixin, PlaybackMixin, QMainWindow):
+class MainWindow(FilesMixin, EditMixin, PlaybackMixin, AlignMixin, QMainWindow):
     """See the module doc. `session=None` starts an empty, journaled session."""
 
     #: the session shown changed (after tracks were built)
@@ -104,6 +105,7 @@ class MainWindow(FilesMixin, EditMixin, PlaybackMixin, QMainWindow):
         self._timer.setInterval(TICK_MS)
         self._timer.timeout.connect(self._tick)
         self.init_edit()
+        self.init_align()
         self.set_session(session if session is not None else self.new_session_object())
         if check_recovery:
             QTimer.singleShot(0, self.offer_recovery)
@@ -216,6 +218,7 @@ class MainWindow(FilesMixin, EditMixin, PlaybackMixin, QMainWindow):
         self.pause()
         self._teardown_session()
         self.session = session
+        self._align_session_changed()
         for sig, slot in self._session_connections():
             sig.connect(slot)
         clock = PlaybackClock(output=self.clock_output)

@@ -25,7 +25,7 @@ class Action:
     checkable: bool = False
 
 
-MENUS = ("File", "Edit", "Annotate", "View", "Play", "Help")
+MENUS = ("File", "Edit", "Annotate", "Align", "View", "Play", "Help")
 
 A = Action
 ACTIONS: tuple[Action, ...] = (
@@ -76,6 +76,19 @@ ACTIONS: tuple[Action, ...] = (
     A("show_intensity", "View", "&Intensity", (), "Draw intensity on the spectrogram.", True),
     A("add_feature", "View", "Add feature &curve…", (), "Compute a feature (RMS, onset, MFCC…) and show it as a track."),
     A("jobs", "View", "Cancel background &jobs", ("Ctrl+Shift+.",), "Stop running decoding and analysis jobs."),
+    # Align
+    A("align_transcript", "Align", "&Align transcript…", ("Ctrl+L",),
+      "Align a transcript (typed, or a tier) to the recording: word and phone tiers with confidences."),
+    A("show_review", "Align", "&Review queue", ("Ctrl+Shift+R",),
+      "The words the aligner (or a model) was least sure of, lowest confidence first.", True),
+    A("next_low_confidence", "Align", "Next &low-confidence word", ("F8",),
+      "Select and play the next word of the review queue."),
+    A("previous_low_confidence", "Align", "Previous low-confidence word", ("Shift+F8",),
+      "Select and play the previous word of the review queue."),
+    A("realign_around", "Align", "Re-align &neighbours", ("Ctrl+Shift+L",),
+      "After moving a word's start to where it belongs: re-align the words around it, that boundary held."),
+    A("media_offsets", "Align", "Media &offsets…", (),
+      "See, type or compute (from the audio) how the session's recordings line up."),
     A("show_jobs", "View", "Jobs &panel", ("Ctrl+J",),
       "Background jobs: progress, time left, cancel; a failed job's error and traceback.", True),
     # Play

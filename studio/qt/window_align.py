@@ -1,0 +1,153 @@
+"""The window's Align menu: align a transcript, walk the review queue, re-align around a boundary, media offsets.
+
+A mixin of `MainWindow` (as `window_edit` and `window_playback` are). Alignment and re-alignment
+run on the device worker (the thread that owns the torch device) and come back as undoable
+commands; the review queue is a dock (`review_panel.ReviewPanel`) whose items select and play the
+word in its tier track.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialog, QDockWidget
+
+from ..core.tiers import IntervalTier
+from .align_dialog import AlignDialog, start_alignment
+from .review_panel import ReviewPanel
+from .sync_dialog import SyncDialog
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
+
+
+class AlignMixin:
+    def init_align(self: MainWindow) -> None:
+        self.review_panel = ReviewPanel()
+        self.review_panel.activated.connect(self._on_review_activated)
+        self.review_dock = QDockWidget("Review queue", self)
+        self.review_dock.setObjectName("ReviewDock")
+        self.review_dock.setWidget(self.review_panel)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.review_dock)
+        self.review_dock.hide()
+        self.review_dock.visibilityChanged.connect(self._on_review_visible)
+
+    def _align_session_changed(self: MainWindow) -> None:
+        if hasattr(self, "review_panel"):
+            self.review_panel.set_session(self.session)
+
+    # -- align ----------------------------------------------------------------------------------
+    def act_align_transcript(self: MainWindow) -> None:
+        dlg = AlignDialog(self.session, self)
+        if self.dialogs.test_mode:  # tests drive the dialog themselves (exec would block)
+            self._last_align_dialog = dlg
+            return
+        if dlg.exec() == QDialog.DialogCode.Accepted:
+            self.align_job = start_alignment(self, dlg.request())
+
+    def act_media_offsets(self: MainWindow) -> None:
+        dlg = SyncDialog(self.session, self.runner, self)
+        if self.dialogs.test_mode:
+            self._last_sync_dialog = dlg
+            return
+        dlg.exec()
+
+    # -- review ---------------------------------------------------------------------------------
+    def act_show_review(self: MainWindow, on: bool) -> None:
+        self.review_dock.setVisible(on)
+        if on:
+            tier = self.current_tier()
+            if tier is not None and any(getattr(a, "confidence", None) is not None for a in tier):
+                self.review_panel.set_tier(tier.name)
+
+    def _on_review_visible(self: MainWindow, visible: bool) -> None:
+        a = self.actions_by_id.get("show_review")
+        if a is not None and a.isChecked() != visible and not getattr(self, "_closing", False):
+            a.blockSignals(True)
+            a.setChecked(visible)
+            a.blockSignals(False)
+
+    def _review_step(self: MainWindow, step: int) -> None:
+        if not self.review_dock.isVisible():
+            self.action("show_review").setChecked(True)
+        if self.review_panel.next_item(step) is None:
+            self.show_status("nothing to review on this tier (no word under the confidence threshold)")
+
+    def act_next_low_confidence(self: MainWindow) -> None:
+        self._review_step(+1)
+
+    def act_previous_low_confidence(self: MainWindow) -> None:
+        self._review_step(-1)
+
+    def _on_review_activated(self: MainWindow, tier_name: str, ann_id: str) -> None:
+        track = self.track_for_tier(tier_name)
+        if track is None or not self.session.has_tier(tier_name):
+            return
+        try:
+            ann = self.session.tier(tier_name).get(ann_id)
+        except KeyError:
+            return
+        self.timeline.set_current(track)
+        track.select(ann.id)
+        self.view.ensure_visible(ann.start, ann.end)
+        self.play_range(ann.start, ann.end)
+
+    # -- re-align around a boundary ------------------------------------------------------------
+    def act_realign_around(self: MainWindow) -> None:
+        """Re-align the words next to the selected word's start, that boundary held where it is."""
+        sel = self.selected_annotation()
+        if sel is None or not isinstance(sel[0], IntervalTier):
+            self.show_status("select a word whose start boundary is right (after moving it)")
+            return
+        tier, ann = sel
+        items = list(tier)
+        k = next(i for i, a in enumerate(items) if a.id == ann.id) - 1
+        if k < 0:
+            self.show_status("the first word has no boundary before it to hold")
+            return
+        media = [m for m in self.session.media if m.kind in ("audio", "video")]
+        if not media:
+            self.show_status("the session has no recording")
+            return
+        path, offset = media[0].path, media[0].offset
+        words = [(a.start - offset, a.end - offset, a.label) for a in items]
+        boundary = ann.start - offset
+        phones = next(
+            (
+                t.name
+                for t in self.session.tiers
+                if getattr(t, "parent", None) == tier.name and isinstance(t, IntervalTier)
+            ),
+            None,
+        )
+        session = self.session
+
+        def task() -> Any:
+            from ..align.realign import realign_around_task
+            from ..media.audio import open_audio
+
+            with open_audio(path) as a:
+                x = a.resampled(16000, mono=True).load().reshape(-1)
+            return (yield from realign_around_task(x, 16000, words, k, boundary))
+
+        def done(result: Any) -> None:
+            from ..align.realign import realign_commands
+
+            if self.session is not session or not session.has_tier(tier.name):
+                return
+            for w in result:
+                w.start, w.end = w.start + offset, w.end + offset
+                w.phones = [(s + offset, e + offset, p) for s, e, p in w.phones]
+            cmds = realign_commands(session, tier.name, result, phones_tier=phones)
+            with session.undo_stack.macro("Re-align around a boundary"):
+                for c in cmds:
+                    session.undo_stack.push(c)
+            self.show_status(f"re-aligned {len(result)} words around {ann.label!r}")
+
+        def failed(message: str, details: str) -> None:
+            self.dialogs.error("Re-alignment failed", message, details)
+
+        self.realign_job = self.device_worker.submit(
+            task, name="Re-align around a boundary", group="realign", on_result=done, on_error=failed
+        )

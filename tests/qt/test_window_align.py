@@ -1,0 +1,80 @@
+"""The Align menu in the window: align the demo transcript, walk the review queue, re-align around
+a moved boundary (one undo step), media offsets."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from windowkit import make_window, wait_loaded
+
+from studio.core.commands import MoveBoundary
+from studio.qt.align_dialog import start_alignment
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, demo_dir):
+    d = tmp_path / "demo"
+    d.mkdir()
+    for name in ("demo.studio", "swwp2s.mpg"):
+        shutil.copy2(demo_dir / name, d / name)
+    win = make_window(qtbot)
+    assert win.open_paths([d / "demo.studio"])
+    wait_loaded(qtbot, win)
+    yield win
+    win.dialogs.answers.extend(["Discard"] * 3)
+    win.close()
+
+
+def aligned(window, qtbot):
+    window.action("align_transcript").trigger()
+    dlg = window._last_align_dialog
+    dlg.level.setCurrentIndex(1)  # words and phones
+    job = start_alignment(window, dlg.request())
+    qtbot.waitUntil(lambda: window.session.has_tier("words (aligned)"), timeout=30000)
+    assert job.state == "finished"
+    return window.session.tier("words (aligned)")
+
+
+def test_align_menu_review_queue_and_realign(window, qtbot):
+    s = window.session
+    words = aligned(window, qtbot)
+    assert window.track_for_tier("words (aligned)") is not None  # a track appeared for the new tier
+    assert window.menuBar().actions()[3].text().replace("&", "") == "Align"
+    # review queue: F8 opens it and selects + plays the least certain word
+    window.action("next_low_confidence").trigger()
+    assert window.review_dock.isVisible() and window.action("show_review").isChecked()
+    panel = window.review_panel
+    assert panel.tier_box.currentText() == "words (aligned)"  # the only tier with confidences
+    first = panel.current_id()
+    track = window.track_for_tier("words (aligned)")
+    assert track.selected_id == first
+    lowest = min(words, key=lambda a: a.confidence)
+    assert words.get(first).confidence == lowest.confidence
+    # re-align around a boundary: move "with"'s start 80 ms later, then re-align its neighbours
+    items = list(words)
+    w = items[2]
+    depth = len(s.undo_stack)
+    s.undo_stack.push(MoveBoundary("words (aligned)", w.id, "start", w.start + 0.08))
+    track.select(w.id)
+    window.timeline.set_current(track)
+    window.action("realign_around").trigger()
+    qtbot.waitUntil(lambda: window.realign_job.state in ("finished", "failed"), timeout=30000)
+    assert window.realign_job.state == "finished"
+    qtbot.waitUntil(lambda: len(s.undo_stack) == depth + 2, timeout=5000)
+    after = list(s.tier("words (aligned)"))
+    assert after[2].start == pytest.approx(w.start + 0.08)  # the held boundary
+    assert after[1].end == pytest.approx(w.start + 0.08)
+    for ph in s.tier("phones"):
+        wd = s.tier("words (aligned)").at(ph.mid)
+        assert wd is not None and wd.start - 1e-6 <= ph.start and ph.end <= wd.end + 1e-6
+    s.undo_stack.undo()  # the re-alignment is one step
+    assert [a.start for a in s.tier("words (aligned)")][2] == pytest.approx(w.start + 0.08)
+    s.undo_stack.undo()
+    assert [a.start for a in s.tier("words (aligned)")][2] == pytest.approx(w.start)
+
+
+def test_media_offsets_from_the_menu(window):
+    window.action("media_offsets").trigger()
+    dlg = window._last_sync_dialog
+    assert dlg.table.rowCount() == 1 and dlg.spins[0].value() == pytest.approx(window.session.media[0].offset)
