@@ -46,7 +46,7 @@ from .settings import Settings
 from .timeline import Timeline
 from .timeview import TimeView
 from .track import HEADER_WIDTH, Track
-from .window_align import AlignMixin
+from .window_align import AlignMixin, InspectMixin
 from .window_edit import EditMixin
 from .window_files import FilesMixin
 from .window_playback import TICK_MS, PlaybackMixin
@@ -61,7 +61,7 @@ class _ClockBridge(QObject):
     failed = Signal(str)
 
 
-class MainWindow(FilesMixin, EditMixin, PlaybackMixin, AlignMixin, QMainWindow):
+class MainWindow(FilesMixin, EditMixin, PlaybackMixin, AlignMixin, InspectMixin, QMainWindow):
     """See the module doc. `session=None` starts an empty, journaled session."""
 
     #: the session shown changed (after tracks were built)

@@ -151,3 +151,98 @@ class AlignMixin:
         self.realign_job = self.device_worker.submit(
             task, name="Re-align around a boundary", group="realign", on_result=done, on_error=failed
         )
+
+
+class InspectMixin:
+    """Align ▸ Inspect alignment: the transcript's synthetic speech against the recording."""
+
+    def act_inspect_alignment(self: MainWindow) -> None:
+        from ..align.inspect import cost_view_task
+
+        tier = self.current_tier()
+        if not isinstance(tier, IntervalTier) or not any(a.label.strip() for a in tier):
+            tier = next(
+                (
+                    t
+                    for t in self.session.tiers
+                    if isinstance(t, IntervalTier) and any(a.label.strip() for a in t)
+                ),
+                None,
+            )
+        media = [m for m in self.session.media if m.kind in ("audio", "video")]
+        if tier is None or not media:
+            self.show_status("inspecting needs a recording and a tier with the transcript")
+            return
+        path, offset = media[0].path, media[0].offset
+        lines = [a.label for a in tier if a.label.strip()]
+
+        def task() -> Any:
+            from ..align.text import tokenize
+            from ..align.tts_dtw import _synthesize, features_for_alignment
+            from ..media.audio import open_audio
+
+            with open_audio(path) as a:
+                x = a.resampled(16000, mono=True).load().reshape(-1)
+            spoken = [
+                [p for w in ln.words if w.spoken for p in w.parts] for ln in tokenize("\n".join(lines)).lines
+            ]
+            syn, sr, _, _ = _synthesize([s for s in spoken if s], "en", 0.05, 0.3)
+            X = features_for_alignment(x, 16000, "logmel")
+            Y = features_for_alignment(syn, sr, "logmel")
+            return (
+                yield from cost_view_task(
+                    X,
+                    Y,
+                    hx=0.01,
+                    hy=0.01,
+                    metric="cosine",
+                    label_a="recording",
+                    label_b="espeak (transcript)",
+                )
+            )
+
+        def done(view: Any) -> None:
+            insp = self._inspector()
+            insp.set_view(view)
+            self._inspect_offset = offset
+            self.inspector_dock.show()
+            self.inspector_dock.raise_()
+
+        self.inspect_job = self.device_worker.submit(
+            task,
+            name="Inspect alignment",
+            group="inspect",
+            on_result=done,
+            on_error=lambda m, d: self.dialogs.error("Inspecting failed", m, d),
+        )
+
+    def _inspector(self: MainWindow) -> Any:
+        if getattr(self, "inspector", None) is None:
+            from .inspector import AlignmentInspector
+
+            self.inspector = AlignmentInspector()
+            self.inspector_dock = QDockWidget("Alignment inspector", self)
+            self.inspector_dock.setObjectName("InspectorDock")
+            self.inspector_dock.setWidget(self.inspector)
+            self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.inspector_dock)
+            self.inspector.play_requested.connect(
+                lambda a, _b: self.play_range(a + self._inspect_offset, a + self._inspect_offset + 0.6)
+            )
+            self.view.playhead_changed.connect(
+                lambda t: (
+                    self.inspector.set_cursor_a(t - self._inspect_offset)
+                    if self.inspector_dock.isVisible()
+                    else None
+                )
+            )
+            self.inspector.realign_requested.connect(self._inspector_realign)
+        return self.inspector
+
+    def _inspector_realign(self: MainWindow) -> None:
+        self.inspect_realign_job = self.device_worker.submit(
+            self.inspector.realign_task(),
+            name="Re-align between pins",
+            group="inspect",
+            on_result=self.inspector.apply_realign,
+            on_error=lambda m, d: self.dialogs.error("Re-alignment failed", m, d),
+        )

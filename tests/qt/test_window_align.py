@@ -78,3 +78,31 @@ def test_media_offsets_from_the_menu(window):
     window.action("media_offsets").trigger()
     dlg = window._last_sync_dialog
     assert dlg.table.rowCount() == 1 and dlg.spins[0].value() == pytest.approx(window.session.media[0].offset)
+
+
+def test_inspect_alignment_pin_and_realign(window, qtbot):
+    window.action("inspect_alignment").trigger()
+    qtbot.waitUntil(lambda: window.inspect_job.state in ("finished", "failed"), timeout=30000)
+    assert window.inspect_job.state == "finished"
+    qtbot.waitUntil(
+        lambda: getattr(window, "inspector", None) is not None and window.inspector.view is not None
+    )
+    insp = window.inspector
+    assert window.inspector_dock.isVisible() and insp.view is not None
+    v = insp.view
+    assert v.label_a == "recording" and v.image.shape[0] > 10
+    # a pin off the path, then re-align: the new path goes through it
+    a = 1.3
+    b = v.b_at(a) + 0.15
+    assert insp.add_pin(a, b)
+    insp.realign_requested.emit()
+    qtbot.waitUntil(lambda: window.inspect_realign_job.state in ("finished", "failed"), timeout=30000)
+    assert window.inspect_realign_job.state == "finished"
+    qtbot.wait(100)  # the result is applied on the UI thread
+    pa, pb = insp.pins[0]
+    assert abs(insp.view.b_at(pa) - pb) < 0.02
+    # linked cursor and click-to-play
+    with qtbot.waitSignal(insp.cursor_b_changed, timeout=2000):
+        window.view.set_playhead(1.0)
+    insp.play_requested.emit(2.0, insp.view.b_at(2.0))
+    qtbot.waitUntil(lambda: 1.95 <= window.view.playhead <= 2.65, timeout=3000)  # plays from there
