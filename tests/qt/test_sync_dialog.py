@@ -34,6 +34,7 @@ def test_offsets_typed_and_computed(qtbot, runner, shared_data, tmp_path):
     job = dlg.compute(1)
     qtbot.waitUntil(lambda: job.state in ("finished", "failed"), timeout=30000)
     assert job.state == "finished", dlg.status.text()
+    qtbot.waitUntil(lambda: s.media[1].offset != 0.3, timeout=5000)  # the result is applied on the UI thread
     assert abs(s.media[1].offset - (-2.5)) < 0.03, s.media[1].offset
     assert abs(dlg.spins[1].value() - s.media[1].offset) < 1e-3 and "confidence" in dlg.status.text()
     s.undo_stack.undo()

@@ -98,9 +98,8 @@ def test_inspect_alignment_pin_and_realign(window, qtbot):
     insp.realign_requested.emit()
     qtbot.waitUntil(lambda: window.inspect_realign_job.state in ("finished", "failed"), timeout=30000)
     assert window.inspect_realign_job.state == "finished"
-    qtbot.wait(100)  # the result is applied on the UI thread
     pa, pb = insp.pins[0]
-    assert abs(insp.view.b_at(pa) - pb) < 0.02
+    qtbot.waitUntil(lambda: abs(insp.view.b_at(pa) - pb) < 0.02, timeout=5000)  # applied on the UI thread
     # linked cursor and click-to-play
     with qtbot.waitSignal(insp.cursor_b_changed, timeout=2000):
         window.view.set_playhead(1.0)
