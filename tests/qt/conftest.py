@@ -48,3 +48,23 @@ def _no_leaked_job_threads():
 @pytest.fixture
 def demo_dir() -> Path:
     return DEMO
+
+
+@pytest.fixture
+def demo_window(qtbot, tmp_path, demo_dir):
+    """A window on a private copy of the demo session, media loaded; closed (discarding) at teardown."""
+    import shutil
+
+    from windowkit import make_window, wait_loaded
+
+    d = tmp_path / "demo"
+    d.mkdir()
+    for name in ("demo.studio", "swwp2s.mpg"):
+        shutil.copy2(demo_dir / name, d / name)
+    win = make_window(qtbot)
+    assert win.open_paths([d / "demo.studio"])
+    wait_loaded(qtbot, win)
+    yield win
+    win.runner.cancel_all()
+    win.dialogs.answers.extend(["Discard"] * 3)
+    win.close()

@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
-from windowkit import make_window, wait_loaded
 
 from studio.core.tiers import IntervalTier
 from studio.qt.align_dialog import AlignDialog, AlignRequest, start_alignment
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, demo_dir):
-    d = tmp_path / "demo"
-    d.mkdir()
-    for name in ("demo.studio", "swwp2s.mpg"):
-        shutil.copy2(demo_dir / name, d / name)
-    win = make_window(qtbot)
-    assert win.open_paths([d / "demo.studio"])
-    wait_loaded(qtbot, win)
-    yield win
-    win.runner.cancel_all()
-    win.dialogs.answers.extend(["Discard"] * 3)
-    win.close()
+def window(demo_window):
+    return demo_window
 
 
 def test_dialog_offers_the_sessions_recording_and_tiers(window, qtbot):

@@ -3,27 +3,15 @@ a moved boundary (one undo step), media offsets."""
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
-from windowkit import make_window, wait_loaded
 
 from studio.core.commands import MoveBoundary
 from studio.qt.align_dialog import start_alignment
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, demo_dir):
-    d = tmp_path / "demo"
-    d.mkdir()
-    for name in ("demo.studio", "swwp2s.mpg"):
-        shutil.copy2(demo_dir / name, d / name)
-    win = make_window(qtbot)
-    assert win.open_paths([d / "demo.studio"])
-    wait_loaded(qtbot, win)
-    yield win
-    win.dialogs.answers.extend(["Discard"] * 3)
-    win.close()
+def window(demo_window):
+    return demo_window
 
 
 def aligned(window, qtbot):
