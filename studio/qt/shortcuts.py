@@ -87,6 +87,8 @@ ACTIONS: tuple[Action, ...] = (
       "Select and play the previous word of the review queue."),
     A("realign_around", "Align", "Re-align &neighbours", ("Ctrl+Shift+L",),
       "After moving a word's start to where it belongs: re-align the words around it, that boundary held."),
+    A("realign_on_move", "Align", "Re-align on &boundary move", (),
+      "When on, moving a boundary of an aligned tier (one with confidences) re-aligns the words around it.", True),
     A("inspect_alignment", "Align", "&Inspect alignment", ("Ctrl+Shift+I",),
       "The transcript's synthetic speech against the recording: cost image, warping path, pins, re-align."),
     A("media_offsets", "Align", "Media &offsets…", (),

@@ -34,6 +34,13 @@ class AlignMixin:
         self.review_dock.visibilityChanged.connect(self._on_review_visible)
 
     def _align_session_changed(self: MainWindow) -> None:
+        old = getattr(self, "_align_watched", None)
+        if old is not None and old() is not None:
+            old().undo_stack.pushed.disconnect(self._align_on_pushed)
+        import weakref
+
+        self._align_watched = weakref.ref(self.session)
+        self.session.undo_stack.pushed.connect(self._align_on_pushed)
         if hasattr(self, "review_panel"):
             self.review_panel.set_session(self.session)
 
@@ -101,18 +108,52 @@ class AlignMixin:
             self.show_status("select a word whose start boundary is right (after moving it)")
             return
         tier, ann = sel
-        items = list(tier)
-        k = next(i for i, a in enumerate(items) if a.id == ann.id) - 1
+        k = next(i for i, a in enumerate(tier) if a.id == ann.id) - 1
         if k < 0:
             self.show_status("the first word has no boundary before it to hold")
             return
+        self.realign_around(tier, k, ann.start, ann.label)
+
+    def act_realign_on_move(self: MainWindow, on: bool) -> None:
+        """The toggle: a boundary moved on a tier with confidences re-aligns its neighbours."""
+        self.show_status(
+            "moving a word boundary now re-aligns its neighbours" if on else "re-align on move: off"
+        )
+
+    def _align_on_pushed(self: MainWindow, cmd: Any, merged: bool) -> None:
+        from ..core.commands import MoveBoundary
+
+        a = self.actions_by_id.get("realign_on_move")
+        if (
+            merged
+            or a is None
+            or not a.isChecked()
+            or not isinstance(cmd, MoveBoundary)
+            or cmd.edge == "time"
+        ):
+            return
+        if not self.session.has_tier(cmd.tier):
+            return
+        tier = self.session.tier(cmd.tier)
+        if not isinstance(tier, IntervalTier) or not any(x.confidence is not None for x in tier):
+            return  # not an aligned tier
+        ids = [x.id for x in tier]
+        if cmd.annotation_id not in ids:
+            return
+        i = ids.index(cmd.annotation_id)
+        k = i - 1 if cmd.edge == "start" else i
+        if 0 <= k < len(ids) - 1:
+            self.realign_around(tier, k, cmd.time, tier.get(cmd.annotation_id).label)
+
+    def realign_around(self: MainWindow, tier: IntervalTier, k: int, boundary_time: float, what: str) -> Any:
+        """Re-align the words around the boundary after word `k` of `tier`, held at `boundary_time`."""
         media = [m for m in self.session.media if m.kind in ("audio", "video")]
         if not media:
             self.show_status("the session has no recording")
-            return
+            return None
         path, offset = media[0].path, media[0].offset
-        words = [(a.start - offset, a.end - offset, a.label) for a in items]
-        boundary = ann.start - offset
+        words = [(a.start - offset, a.end - offset, a.label) for a in tier]
+        boundary = boundary_time - offset
         phones = next(
             (
                 t.name
@@ -136,6 +177,9 @@ class AlignMixin:
 
             if self.session is not session or not session.has_tier(tier.name):
                 return
+            if [(a.start, a.end) for a in tier] != [(s + offset, e + offset) for s, e, _ in words]:
+                self.show_status("the words changed while re-aligning: result dropped")
+                return
             for w in result:
                 w.start, w.end = w.start + offset, w.end + offset
                 w.phones = [(s + offset, e + offset, p) for s, e, p in w.phones]
@@ -143,7 +187,7 @@ class AlignMixin:
             with session.undo_stack.macro("Re-align around a boundary"):
                 for c in cmds:
                     session.undo_stack.push(c)
-            self.show_status(f"re-aligned {len(result)} words around {ann.label!r}")
+            self.show_status(f"re-aligned {len(result)} words around {what!r}")
 
         def failed(message: str, details: str) -> None:
             self.dialogs.error("Re-alignment failed", message, details)
@@ -151,6 +195,7 @@ class AlignMixin:
         self.realign_job = self.device_worker.submit(
             task, name="Re-align around a boundary", group="realign", on_result=done, on_error=failed
         )
+        return self.realign_job
 
 
 class InspectMixin:

@@ -93,3 +93,24 @@ def test_inspect_alignment_pin_and_realign(window, qtbot):
         window.view.set_playhead(1.0)
     insp.play_requested.emit(2.0, insp.view.b_at(2.0))
     qtbot.waitUntil(lambda: 1.95 <= window.view.playhead <= 2.65, timeout=3000)  # plays from there
+
+
+def test_realign_on_boundary_move_toggle(window, qtbot):
+    s = window.session
+    words = aligned(window, qtbot)
+    w = list(words)[3]  # "p"
+    depth = len(s.undo_stack)
+    s.undo_stack.push(MoveBoundary("words (aligned)", w.id, "start", w.start - 0.03))
+    assert getattr(window, "realign_job", None) is None  # toggle off: nothing happens
+    window.action("realign_on_move").setChecked(True)
+    s.undo_stack.break_merge()  # as a drag does: its own undo step
+    s.undo_stack.push(MoveBoundary("words (aligned)", w.id, "start", w.start + 0.05))
+    qtbot.waitUntil(
+        lambda: window.realign_job is not None and window.realign_job.state != "waiting", timeout=5000
+    )
+    qtbot.waitUntil(lambda: len(s.undo_stack) == depth + 3, timeout=30000)  # move, move, re-alignment
+    after = list(s.tier("words (aligned)"))
+    assert after[3].start == pytest.approx(w.start + 0.05) and after[2].end == pytest.approx(w.start + 0.05)
+    s.undo_stack.undo()  # the re-alignment alone
+    assert len(s.undo_stack) == depth + 3 and s.undo_stack.index == depth + 2
+    window.action("realign_on_move").setChecked(False)
