@@ -281,13 +281,61 @@ class InspectMixin:
                 )
             )
             self.inspector.realign_requested.connect(self._inspector_realign)
+            # the inspector's own undo: (before, after) snapshots of its pins and path; Ctrl+Z while
+            # it has the focus undoes there (act_undo), not in the session
+            self.inspector_undo: list[list[Any]] = []
+            self.inspector_redo: list[list[Any]] = []
+            self._insp_pending: Any = None
+            self.inspector.edit_started.connect(self._inspector_edit_started)
+            self.inspector.pins_changed.connect(self._inspector_pins_changed)
         return self.inspector
 
+    def _inspector_edit_started(self: MainWindow) -> None:
+        if self._insp_pending is None:
+            self._insp_pending = self.inspector.state()
+
+    def _inspector_pins_changed(self: MainWindow, _pins: Any) -> None:
+        if self._insp_pending is not None:
+            self.inspector_undo.append([self._insp_pending, None])  # "after" is taken when undone
+            self.inspector_redo.clear()
+            self._insp_pending = None
+            self._update_undo()
+
+    def inspector_has_focus(self: MainWindow) -> bool:
+        insp = getattr(self, "inspector", None)
+        return insp is not None and self.inspector_dock.isVisible() and insp.hasFocus()
+
+    def inspector_step(self: MainWindow, undo: bool) -> bool:
+        """Undo (or redo) the inspector's last pin edit or re-alignment; False if there is none."""
+        src, dst = (
+            (self.inspector_undo, self.inspector_redo) if undo else (self.inspector_redo, self.inspector_undo)
+        )
+        if not src:
+            return False
+        before, after = src.pop()
+        now = self.inspector.state()
+        if undo:
+            self.inspector.restore(before)
+            dst.append([before, after or now])
+        else:
+            self.inspector.restore(after)
+            dst.append([before, after])
+        self._update_undo()
+        return True
+
     def _inspector_realign(self: MainWindow) -> None:
+        before = self.inspector.state()
+
+        def done(result: Any) -> None:
+            self.inspector.apply_realign(result)
+            self.inspector_undo.append([before, self.inspector.state()])
+            self.inspector_redo.clear()
+            self._update_undo()
+
         self.inspect_realign_job = self.device_worker.submit(
             self.inspector.realign_task(),
             name="Re-align between pins",
             group="inspect",
-            on_result=self.inspector.apply_realign,
+            on_result=done,
             on_error=lambda m, d: self.dialogs.error("Re-alignment failed", m, d),
         )

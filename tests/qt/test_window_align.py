@@ -3,6 +3,7 @@ a moved boundary (one undo step), media offsets."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from studio.core.commands import MoveBoundary
@@ -88,6 +89,19 @@ def test_inspect_alignment_pin_and_realign(window, qtbot):
     assert window.inspect_realign_job.state == "finished"
     pa, pb = insp.pins[0]
     qtbot.waitUntil(lambda: abs(insp.view.b_at(pa) - pb) < 0.02, timeout=5000)  # applied on the UI thread
+    # undo in the inspector (Ctrl+Z with the focus there): the re-alignment, then the pin
+    realigned = insp.view.path.copy()
+    insp.setFocus()
+    qtbot.waitUntil(insp.hasFocus, timeout=2000)
+    assert window.inspector_has_focus(), "focus"
+    assert len(window.inspector_undo) == 2, window.inspector_undo
+    window.action("undo").trigger()
+    assert len(insp.pins) == 1 and not np.array_equal(insp.view.path, realigned)
+    window.action("undo").trigger()
+    assert insp.pins == []
+    window.action("redo").trigger()
+    window.action("redo").trigger()
+    assert len(insp.pins) == 1 and np.array_equal(insp.view.path, realigned)
     # linked cursor and click-to-play
     with qtbot.waitSignal(insp.cursor_b_changed, timeout=2000):
         window.view.set_playhead(1.0)
