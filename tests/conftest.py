@@ -33,3 +33,18 @@ from hypothesis import settings  # noqa: E402
 settings.register_profile("ci", derandomize=True, database=None)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+
+@pytest.fixture(scope="module")
+def demo_speech():
+    """(A, B): log-mel of the demo recording (A) and of espeak saying its words (B), 10 ms hop."""
+    from studio.align import espeak
+    from studio.align.tts_dtw import features_for_alignment
+    from studio.media.audio import open_audio
+
+    with open_audio(Path(__file__).resolve().parents[1] / "resources" / "demo" / "swwp2s.mpg") as src:
+        a = src.resampled(16000, mono=True).load().reshape(-1)
+    syn = espeak.synthesize("set white with p two soon")
+    return features_for_alignment(a, 16000, "logmel"), features_for_alignment(
+        syn.samples, syn.sample_rate, "logmel"
+    )

@@ -20,9 +20,6 @@ depends on a bounded window, so long recordings run in chunks with exact results
 
 from __future__ import annotations
 
-import json
-import math
-import pickle
 from pathlib import Path
 from typing import Any
 
@@ -172,25 +169,14 @@ def bundled_phone_path() -> Path:
 
 def load_phone_model(path: str | Path, device: Any = None, *, chunk_seconds: float = 60.0) -> PhoneFrameModel:
     """A `PhoneFrameModel` from a folder with ``config.json`` and ``model.pt`` (a state dict)."""
-    import torch
+    from .small_ctc import load_conv_stack
 
-    p = Path(path)
-    if not (p / "config.json").is_file() or not (p / "model.pt").is_file():
-        raise FileNotFoundError(f"{p}: not a phone model folder (config.json and model.pt)")
+    net, cfg = load_conv_stack(path, PhoneNet, "phones", PHONES, "phone model")
     try:
-        cfg = json.loads((p / "config.json").read_text(encoding="utf-8"))
-        arch = cfg["architecture"]
-        if tuple(cfg["phones"]) != PHONES:
-            raise ValueError(f"phones {cfg['phones']} are not this model's")
-        net = PhoneNet(**{k: arch[k] for k in ("channels", "blocks", "kernel", "dropout")})
-        state = torch.load(p / "model.pt", map_location="cpu", weights_only=True)
-        net.load_state_dict({k: v.float() for k, v in state.items()})
         priors = np.asarray(cfg["priors"], dtype=np.float64)
-    except (KeyError, TypeError, ValueError, OSError, EOFError, RuntimeError, pickle.UnpicklingError) as exc:
-        raise ValueError(f"{p}: cannot load the phone model ({exc})") from None
-    if not math.isfinite(sum(float(v.float().abs().sum()) for v in net.state_dict().values())):
-        raise ValueError(f"{p}: the weights contain NaN or infinity")
-    return PhoneFrameModel(net, priors, device, chunk_seconds=chunk_seconds, path=str(p))
+        return PhoneFrameModel(net, priors, device, chunk_seconds=chunk_seconds, path=str(Path(path)))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{path}: cannot load the phone model (priors: {exc})") from None
 
 
 def load_bundled_phones(device: Any = None, *, chunk_seconds: float = 60.0) -> PhoneFrameModel:

@@ -229,26 +229,35 @@ def bundled_path() -> Path:
     return Path(__file__).resolve().parents[2] / "resources" / "models" / "small_ctc"
 
 
-def load_small_ctc(path: str | Path, device: Any = None, *, chunk_seconds: float = 60.0) -> SmallCTCModel:
-    """A `SmallCTCModel` from a folder with ``config.json`` and ``model.pt`` (a state dict)."""
+def load_conv_stack(
+    path: str | Path, cls: Any, key: str, expected: tuple[str, ...], what: str
+) -> tuple[Any, dict]:
+    """A `ConvStack` subclass `cls` and its config from a folder with ``config.json`` (whose `key`
+    must list `expected`) and ``model.pt`` (a state dict); errors name the folder and `what`."""
     import torch
 
     p = Path(path)
     if not (p / "config.json").is_file() or not (p / "model.pt").is_file():
-        raise FileNotFoundError(f"{p}: not a small CTC model folder (config.json and model.pt)")
+        raise FileNotFoundError(f"{p}: not a {what} folder (config.json and model.pt)")
     try:
         cfg = json.loads((p / "config.json").read_text(encoding="utf-8"))
         arch = cfg["architecture"]
-        if tuple(cfg["tokens"]) != TOKENS:
-            raise ValueError(f"tokens {cfg['tokens']} are not this model's")
-        net = SmallCTC(**{k: arch[k] for k in ("channels", "blocks", "kernel", "dropout")})
+        if tuple(cfg[key]) != expected:
+            raise ValueError(f"{key} {cfg[key]} are not this model's")
+        net = cls(**{k: arch[k] for k in ("channels", "blocks", "kernel", "dropout")})
         state = torch.load(p / "model.pt", map_location="cpu", weights_only=True)
         net.load_state_dict({k: v.float() for k, v in state.items()})
     except (KeyError, TypeError, ValueError, OSError, EOFError, RuntimeError, pickle.UnpicklingError) as exc:
-        raise ValueError(f"{p}: cannot load the small CTC model ({exc})") from None
+        raise ValueError(f"{p}: cannot load the {what} ({exc})") from None
     if not math.isfinite(sum(float(v.float().abs().sum()) for v in net.state_dict().values())):
         raise ValueError(f"{p}: the weights contain NaN or infinity")
-    return SmallCTCModel(net, device, chunk_seconds=chunk_seconds, path=str(p))
+    return net, cfg
+
+
+def load_small_ctc(path: str | Path, device: Any = None, *, chunk_seconds: float = 60.0) -> SmallCTCModel:
+    """A `SmallCTCModel` from a folder with ``config.json`` and ``model.pt`` (a state dict)."""
+    net, _ = load_conv_stack(path, SmallCTC, "tokens", TOKENS, "small CTC model")
+    return SmallCTCModel(net, device, chunk_seconds=chunk_seconds, path=str(Path(path)))
 
 
 def load_bundled(device: Any = None, *, chunk_seconds: float = 60.0) -> SmallCTCModel:

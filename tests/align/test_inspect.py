@@ -4,8 +4,6 @@ against espeak saying its sentence) where the data matters."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from scipy.spatial.distance import cdist
@@ -22,27 +20,13 @@ from studio.align.inspect import (
 )
 from studio.tasks.base import run
 
-DEMO = Path(__file__).resolve().parents[2] / "resources" / "demo" / "swwp2s.mpg"
 SCIPY = {"sqeuclidean": "sqeuclidean", "euclidean": "euclidean", "cosine": "cosine", "manhattan": "cityblock"}
 REDUCE = {"min": np.min, "max": np.max, "mean": np.mean}
 
 
 @pytest.fixture(scope="module")
-def speech():
-    """(A, B): log-mel of the demo recording (A) and of espeak saying its words (B), 10 ms hop."""
-    from studio.align import espeak
-    from studio.align.tts_dtw import features_for_alignment
-    from studio.media.audio import open_audio
-
-    src = open_audio(DEMO)
-    try:
-        a = src.resampled(16000, mono=True).load().reshape(-1)
-    finally:
-        src.close()
-    syn = espeak.synthesize("set white with p two soon")
-    return features_for_alignment(a, 16000, "logmel"), features_for_alignment(
-        syn.samples, syn.sample_rate, "logmel"
-    )
+def speech(demo_speech):
+    return demo_speech
 
 
 def brute(C: np.ndarray, ae: np.ndarray, be: np.ndarray, how: str) -> np.ndarray:

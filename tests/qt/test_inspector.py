@@ -5,7 +5,6 @@ snapshots, zoom and pan, a CTC view, and a 20 000 x 20 000 alignment shown witho
 from __future__ import annotations
 
 import tracemalloc
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,25 +17,10 @@ from studio.align.inspect import cost_view, ctc_view
 from studio.qt.inspector import AlignmentInspector
 from studio.tasks.base import run
 
-DEMO = Path(__file__).resolve().parents[2] / "resources" / "demo" / "swwp2s.mpg"
-
 
 @pytest.fixture(scope="module")
-def speech():
-    """log-mel of the demo recording (A) and of espeak saying its words (B), 10 ms hop."""
-    from studio.align import espeak
-    from studio.align.tts_dtw import features_for_alignment
-    from studio.media.audio import open_audio
-
-    src = open_audio(DEMO)
-    try:
-        a = src.resampled(16000, mono=True).load().reshape(-1)
-    finally:
-        src.close()
-    syn = espeak.synthesize("set white with p two soon")
-    return features_for_alignment(a, 16000, "logmel"), features_for_alignment(
-        syn.samples, syn.sample_rate, "logmel"
-    )
+def speech(demo_speech):
+    return demo_speech
 
 
 @pytest.fixture
