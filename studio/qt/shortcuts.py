@@ -91,6 +91,8 @@ ACTIONS: tuple[Action, ...] = (
       "When on, moving a boundary of an aligned tier (one with confidences) re-aligns the words around it.", True),
     A("inspect_alignment", "Align", "&Inspect alignment", ("Ctrl+Shift+I",),
       "The transcript's synthetic speech against the recording: cost image, warping path, pins, re-align."),
+    A("align_recordings", "Align", "Align two &recordings…", (),
+      "The time map from one recording to another (DTW or CTW on log-mel) as a curve tier."),
     A("media_offsets", "Align", "Media &offsets…", (),
       "See, type or compute (from the audio) how the session's recordings line up."),
     A("show_jobs", "View", "Jobs &panel", ("Ctrl+J",),

@@ -53,6 +53,18 @@ class AlignMixin:
         if dlg.exec() == QDialog.DialogCode.Accepted:
             self.align_job = start_alignment(self, dlg.request())
 
+    def act_align_recordings(self: MainWindow) -> None:
+        from .streams_dialog import StreamsDialog, start_stream_alignment
+
+        dlg = StreamsDialog(self.session, self)
+        if self.dialogs.test_mode:
+            self._last_streams_dialog = dlg
+            return
+        if dlg.exec() == QDialog.DialogCode.Accepted:
+            self.streams_job = start_stream_alignment(
+                self, int(dlg.a.currentData()), int(dlg.b.currentData()), str(dlg.method.currentData())
+            )
+
     def act_media_offsets(self: MainWindow) -> None:
         dlg = SyncDialog(self.session, self.runner, self)
         if self.dialogs.test_mode:

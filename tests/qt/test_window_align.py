@@ -128,3 +128,37 @@ def test_realign_on_boundary_move_toggle(window, qtbot):
     s.undo_stack.undo()  # the re-alignment alone
     assert len(s.undo_stack) == depth + 3 and s.undo_stack.index == depth + 2
     window.action("realign_on_move").setChecked(False)
+
+
+def test_align_two_recordings_adds_a_time_map(window, qtbot, shared_data, tmp_path):
+    import soundfile as sf
+    import soxr
+
+    from studio.core.commands import AddMedia
+    from studio.core.session import MediaRef
+    from studio.qt.streams_dialog import start_stream_alignment
+
+    s = window.session
+    window.action("align_recordings").trigger()
+    assert "two recordings" in window._last_streams_dialog.problem()
+    x, sr = sf.read(shared_data / "conversation" / "sample.wav", dtype="float32")
+    a, b = tmp_path / "take1.wav", tmp_path / "take2.wav"
+    x = x[int(6 * sr) : int(14 * sr)]
+    sf.write(a, x, sr)
+    sf.write(
+        b,
+        np.concatenate([np.zeros(sr // 2, np.float32), soxr.resample(x, sr * 1.05, sr)]).astype(np.float32),
+        sr,
+    )
+    for p in (a, b):
+        s.undo_stack.push(AddMedia(MediaRef(str(p), kind="audio")))
+    ia, ib = len(s.media) - 2, len(s.media) - 1
+    job = start_stream_alignment(window, ia, ib, "dtw")
+    qtbot.waitUntil(lambda: s.has_tier("take2.wav at take1.wav"), timeout=30000)
+    assert job.state == "finished"
+    curve = s.tier("take2.wav at take1.wav")
+    t = np.arange(1.0, 7.0, 0.5)
+    got = np.interp(t, curve.times, curve.values)
+    assert np.median(np.abs(got - (0.5 + t / 1.05))) < 0.05
+    s.undo_stack.undo()
+    assert not s.has_tier("take2.wav at take1.wav")
