@@ -131,7 +131,6 @@ class PhoneFrameModel:
 
     def log_posteriors_task(self, samples: np.ndarray) -> Task[np.ndarray]:
         """(T, len(PHONES)) float32 log posteriors of mono float32 16 kHz `samples`, T = ceil(N / 160)."""
-        import torch
 
         x = np.asarray(samples, dtype=np.float32).reshape(-1)
         if x.size < WIN:
@@ -143,21 +142,10 @@ class PhoneFrameModel:
             raise ValueError("the audio contains NaN or infinite samples")
         yield Progress(0.0, "phone model: features")
         feats = normalize_features(logmel(x))
-        T = feats.shape[1]
         keep = max(1, int(round(self.chunk_seconds / FRAME)))
-        ctx = self.net.receptive_radius
-        out = np.empty((T, len(PHONES)), dtype=np.float32)
-        starts = list(range(0, T, keep))
-        for i, a in enumerate(starts):
-            yield Progress(0.05 + 0.95 * i / len(starts), f"phone model: chunk {i + 1} of {len(starts)}")
-            b = min(T, a + keep)
-            f0, f1 = max(0, a - ctx), min(T, b + ctx)
-            piece = feats[:, f0:f1][None].to(self.device)
-            with torch.inference_mode():
-                logits = self.net(piece)[0].float()
-            out[a:b] = torch.log_softmax(logits[a - f0 : b - f0], dim=-1).cpu().numpy()
+        out = yield from self.net.log_softmax_task(feats, feats.shape[1], keep, self.device, "phone model")
         yield Progress(1.0, "phone model: done")
-        return out
+        return out.numpy()
 
 
 def bundled_phone_path() -> Path:

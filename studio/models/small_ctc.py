@@ -151,10 +151,29 @@ class ConvStack(_torch_nn().Module):  # type: ignore[misc]
         nn = _torch_nn()
         super().__init__()
         self.config = {"channels": channels, "blocks": blocks, "kernel": kernel, "dropout": dropout}
+        self.stride = stride
         self.front = nn.Conv1d(N_MELS, channels, front_kernel, stride=stride, padding=front_kernel // 2)
         self.front_norm = nn.LayerNorm(channels)
         self.blocks = nn.ModuleList(_Block(channels, kernel, dropout) for _ in range(blocks))
         self.out = nn.Conv1d(channels, n_out, 1)
+
+    def log_softmax_task(self, feats: Any, T: int, keep: int, device: Any, what: str) -> Task[Any]:
+        """(T, n_out) log-softmax outputs for normalised features (N_MELS, T * stride), computed
+        `keep` output frames at a time with one receptive radius of context on each side (equal to
+        a whole-recording pass, as the tests check), on `device`; progress says `what`."""
+        import torch
+
+        out = torch.empty((T, self.out.out_channels), dtype=torch.float32)
+        ctx, s = self.receptive_radius, self.stride
+        starts = list(range(0, T, keep))
+        for i, a in enumerate(starts):
+            yield Progress(0.05 + 0.95 * i / len(starts), f"{what}: chunk {i + 1} of {len(starts)}")
+            b = min(T, a + keep)
+            f0, f1 = max(0, a - ctx), min(T, b + ctx)
+            with torch.inference_mode():
+                logits = self(feats[:, f0 * s : f1 * s][None].to(device))[0].float()
+            out[a:b] = torch.log_softmax(logits[a - f0 : b - f0], dim=-1).cpu()
+        return out
 
     def forward(self, feats: Any) -> Any:
         x = self.front(feats)
@@ -191,7 +210,6 @@ class SmallCTCModel(AcousticModel):
         self.path = path
 
     def log_probs_task(self, samples: np.ndarray) -> Task[Any]:
-        import torch
 
         x = self.check_samples(samples)
         if x.size < WIN:
@@ -203,17 +221,7 @@ class SmallCTCModel(AcousticModel):
         feats = normalize_features(logmel(x))  # (F, Tf)
         T = num_output_frames(x.size)
         keep = max(1, int(round(self.chunk_seconds / self.frame_duration)))
-        ctx = self.net.receptive_radius
-        out = torch.empty((T, len(TOKENS)), dtype=torch.float32)
-        starts = list(range(0, T, keep))
-        for i, a in enumerate(starts):
-            yield Progress(0.1 + 0.9 * i / len(starts), f"acoustic model: chunk {i + 1} of {len(starts)}")
-            b = min(T, a + keep)
-            f0, f1 = max(0, a - ctx), min(T, b + ctx)
-            piece = feats[:, f0 * SUBSAMPLE : f1 * SUBSAMPLE][None].to(self.device)
-            with torch.inference_mode():
-                logits = self.net(piece)[0].float()
-            out[a:b] = torch.log_softmax(logits[a - f0 : b - f0], dim=-1).cpu()
+        out = yield from self.net.log_softmax_task(feats, T, keep, self.device, "acoustic model")
         yield Progress(1.0, "acoustic model: done")
         return out
 

@@ -79,6 +79,32 @@ def apply_alignment(session: Session, result: Session, media: str = "") -> list[
     return [c.tier.name for c in cmds]
 
 
+def form_dialog_layout(dialog: Any, form: QFormLayout, ok_text: str = "Align") -> QLabel:
+    """Lay out `dialog`: the form, an error line, OK (`ok_text`, calling ``dialog._accept``, which
+    shows ``dialog.problem()`` there or accepts) and Cancel; returns the error label."""
+    error = QLabel()
+    error.setStyleSheet("color: #c0392b")
+    error.setWordWrap(True)
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+    buttons.button(QDialogButtonBox.StandardButton.Ok).setText(ok_text)
+    buttons.accepted.connect(dialog._accept)
+    buttons.rejected.connect(dialog.reject)
+    lay = QVBoxLayout(dialog)
+    lay.addLayout(form)
+    lay.addWidget(error)
+    lay.addWidget(buttons)
+    return error
+
+
+def accept_unless_problem(dialog: Any) -> None:
+    """OK: show why the dialog's request cannot run, or accept it."""
+    why = dialog.problem()
+    if why:
+        dialog.error.setText(why)
+        return
+    dialog.accept()
+
+
 class AlignDialog(QDialog):
     """Choose recording, transcript, method, level, language and model; `request()` reads them."""
 
@@ -131,20 +157,7 @@ class AlignDialog(QDialog):
         self.model.setPlaceholderText("bundled")
         self.model.setToolTip("hmm: a phone-model folder; ctc: a wav2vec2-CTC folder or torchaudio .pth")
         form.addRow("Model", self.model)
-        self.error = QLabel()
-        self.error.setStyleSheet("color: #c0392b")
-        self.error.setWordWrap(True)
-
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Align")
-        buttons.accepted.connect(self._accept)
-        buttons.rejected.connect(self.reject)
-        lay = QVBoxLayout(self)
-        lay.addLayout(form)
-        lay.addWidget(self.error)
-        lay.addWidget(buttons)
+        self.error = form_dialog_layout(self, form)
 
     def problem(self) -> str | None:
         """Why the request cannot run, or None."""
@@ -160,11 +173,7 @@ class AlignDialog(QDialog):
         return None
 
     def _accept(self) -> None:
-        why = self.problem()
-        if why:
-            self.error.setText(why)
-            return
-        self.accept()
+        accept_unless_problem(self)
 
     def request(self) -> AlignRequest:
         from ..core.serialize import tier_from_dict, tier_to_dict

@@ -12,9 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QDialog, QFormLayout, QWidget
 
 from ..core.session import Session
+from .align_dialog import accept_unless_problem, form_dialog_layout
 
 
 class StreamsDialog(QDialog):
@@ -36,18 +37,7 @@ class StreamsDialog(QDialog):
         form.addRow("Recording A", self.a)
         form.addRow("Recording B", self.b)
         form.addRow("Method", self.method)
-        self.error = QLabel()
-        self.error.setStyleSheet("color: #c0392b")
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Align")
-        buttons.accepted.connect(self._accept)
-        buttons.rejected.connect(self.reject)
-        lay = QVBoxLayout(self)
-        lay.addLayout(form)
-        lay.addWidget(self.error)
-        lay.addWidget(buttons)
+        self.error = form_dialog_layout(self, form)
 
     def problem(self) -> str | None:
         if self.a.count() < 2:
@@ -57,11 +47,7 @@ class StreamsDialog(QDialog):
         return None
 
     def _accept(self) -> None:
-        why = self.problem()
-        if why:
-            self.error.setText(why)
-            return
-        self.accept()
+        accept_unless_problem(self)
 
 
 def start_stream_alignment(window: Any, ia: int, ib: int, method: str) -> Any:

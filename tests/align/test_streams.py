@@ -30,7 +30,8 @@ def test_time_map_follows_speed_and_delay(pair, method):
     assert tm.method == method and len(tm.a_times) == tm.details["frames_a"]
     t = np.arange(0.5, 11.5, 0.01)
     err = np.abs(tm.map(t) - truth(t))
-    assert np.median(err) < 0.03 and np.percentile(err, 90) < 0.1, (np.median(err), np.percentile(err, 90))
+    med, p90 = np.median(err), np.percentile(err, 90)
+    assert med < 0.01 and p90 < 0.03, (med, p90)  # measured 2 / 5 ms
     assert np.all(np.diff(tm.b_times) >= -1e-9)  # monotone
 
 

@@ -159,6 +159,6 @@ def test_align_two_recordings_adds_a_time_map(window, qtbot, shared_data, tmp_pa
     curve = s.tier("take2.wav at take1.wav")
     t = np.arange(1.0, 7.0, 0.5)
     got = np.interp(t, curve.times, curve.values)
-    assert np.median(np.abs(got - (0.5 + t / 1.05))) < 0.05
+    assert np.median(np.abs(got - (0.5 + t / 1.05))) < 0.02  # measured 3 ms
     s.undo_stack.undo()
     assert not s.has_tier("take2.wav at take1.wav")
