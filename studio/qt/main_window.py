@@ -46,9 +46,10 @@ from .settings import Settings
 from .timeline import Timeline
 from .timeview import TimeView
 from .track import HEADER_WIDTH, Track
-from .window_align import AlignMixin, InspectMixin
+from .window_align import AlignMixin
 from .window_edit import EditMixin
 from .window_files import FilesMixin
+from .window_inspect import InspectMixin
 from .window_playback import TICK_MS, PlaybackMixin
 
 __all__ = ["MainWindow"]
