@@ -22,7 +22,7 @@ import numpy as np
 
 from ..tasks.base import Progress, Task, run, scaled
 
-__all__ = ["TimeMap", "align_streams", "align_streams_task", "STREAM_METHODS"]
+__all__ = ["TimeMap", "align_streams", "align_streams_task", "time_map_alignment", "STREAM_METHODS"]
 
 STREAM_METHODS = ("dtw", "ctw")  # ctw: experimental, see the module docstring
 HOP = 0.01
@@ -97,3 +97,21 @@ def align_streams_task(a: Any, b: Any, *, method: str = "dtw") -> Task[TimeMap]:
 
 def align_streams(a: Any, b: Any, **kw: Any) -> TimeMap:
     return run(align_streams_task(a, b, **kw))
+
+
+def time_map_alignment(tm: TimeMap, a: str, b: str, *, name: str = "") -> Any:
+    """The time map as a session `Alignment` (stored in `session.alignments`): its warp maps A's own
+    time to B's own time (`WarpPath` pairs, source `a`, target `b`: the media names), and
+    ``attrs = {"kind": "streams", "a": a, "b": b, "hop": HOP, "pins": []}``. The inspector shows it and
+    the window can apply it to B's playback (`MediaRef.warp`)."""
+    from ..core.session import Alignment, WarpPath
+
+    b_times = np.maximum.accumulate(np.asarray(tm.b_times, dtype=float))
+    pairs = np.column_stack([np.asarray(tm.a_times, dtype=float), b_times])
+    return Alignment(
+        name or f"{b} at {a}",
+        WarpPath(pairs, a, b),
+        method=tm.method,
+        cost=float(tm.cost),
+        attrs={"kind": "streams", "a": a, "b": b, "hop": HOP, "pins": []},
+    )

@@ -2,7 +2,8 @@
 
 Asks for recording A, recording B and the method (DTW; CTW); runs `studio.align.streams` as a job
 on the device worker; the result arrives as a curve tier "B at A": for every 10 ms of A (on the
-session's time line), the matching time in B's own clock -- one undo step. A straight line of slope
+session's time line), the matching time in B's own clock -- and as a stored alignment
+(`session.alignments`, the same name; see `studio.align.streams.time_map_alignment`), in one undo step. A straight line of slope
 1 means the two only differ by an offset (Align ▸ Media offsets sets it); a bent one shows where
 one recording runs faster.
 """
@@ -50,9 +51,18 @@ class StreamsDialog(QDialog):
         accept_unless_problem(self)
 
 
+def unique_alignment_name(session: Session, base: str) -> str:
+    name, k = base, 2
+    while name in session.alignments:
+        name, k = f"{base} ({k})", k + 1
+    return name
+
+
 def start_stream_alignment(window: Any, ia: int, ib: int, method: str) -> Any:
     """Align media `ia` to media `ib` of the window's session on its device worker; the time map
     arrives as a curve tier (one undo step)."""
+    from ..align.streams import time_map_alignment
+    from ..core.commands import SetAlignment
     from ..core.editing import add_tiers
     from ..core.tiers import CurveTier
 
@@ -77,9 +87,11 @@ def start_stream_alignment(window: Any, ia: int, ib: int, method: str) -> Any:
             attrs={"time_map": {"a": name_a, "b": name_b, "method": tm.method, "cost": round(tm.cost, 6)}},
         )
         cmds = add_tiers(session, [tier], suffix=tm.method)
+        alignment = time_map_alignment(tm, ma.name, mb.name, name=unique_alignment_name(session, tier.name))
         with session.undo_stack.macro("Align two recordings"):
             for c in cmds:
                 session.undo_stack.push(c)
+            session.undo_stack.push(SetAlignment(alignment.name, alignment))
         window.show_status(f"time map of {name_b} against {name_a} added ({tm.method})")
 
     def failed(message: str, details: str) -> None:

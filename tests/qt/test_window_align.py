@@ -160,5 +160,11 @@ def test_align_two_recordings_adds_a_time_map(window, qtbot, shared_data, tmp_pa
     t = np.arange(1.0, 7.0, 0.5)
     got = np.interp(t, curve.times, curve.values)
     assert np.median(np.abs(got - (0.5 + t / 1.05))) < 0.02  # measured 3 ms
+    stored = s.alignments["take2.wav at take1.wav"]  # the same map, stored for the inspector and playback
+    assert stored.attrs["kind"] == "streams" and (stored.warp.source, stored.warp.target) == (
+        "take1.wav",
+        "take2.wav",
+    )
+    assert np.median(np.abs(stored.warp.map(t) - (0.5 + t / 1.05))) < 0.02
     s.undo_stack.undo()
-    assert not s.has_tier("take2.wav at take1.wav")
+    assert not s.has_tier("take2.wav at take1.wav") and "take2.wav at take1.wav" not in s.alignments
