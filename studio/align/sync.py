@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["SyncResult", "sync_audio", "sync_av", "xcorr_offset"]
+__all__ = ["SyncResult", "sync_audio", "sync_av", "xcorr_offset", "drift_warp", "playback_warp"]
 
 HOP = 0.01
 
@@ -62,6 +62,64 @@ class SyncResult:
     def map_time(self, tb: float | np.ndarray) -> float | np.ndarray:
         """B time → A time."""
         return self.offset + np.asarray(tb) * (1.0 + self.drift_ppm * 1e-6)
+
+
+def drift_warp(drift_ppm: float, duration: float = 86400.0, name: str = "") -> Any:
+    """The `MediaRef.warp` that corrects B's clock drift (`SyncResult.drift_ppm`) over its
+    `duration` seconds: shifted session time ``u`` plays B's time ``u / (1 + drift·1e-6)``, so
+    ``B.offset = A.offset + result.offset`` and this warp put every moment of B where A has it."""
+    from ..core.session import WarpPath
+
+    if not np.isfinite(drift_ppm) or abs(drift_ppm) >= 1e5:
+        raise ValueError(f"drift of {drift_ppm} ppm is not a clock drift")
+    k = 1.0 + drift_ppm * 1e-6
+    d = max(float(duration), 1.0)
+    return WarpPath([[0.0, 0.0], [d * k, d]], f"drift {drift_ppm:+.1f} ppm", name)
+
+
+def playback_warp(warp: Any, step: float = 0.5, max_rate: float = 1.25) -> Any:
+    """A warp fit to play through (`MediaRef.warp`), from a frame-level one (a DTW time map).
+
+    A DTW path moves in whole 10 ms frames, so its local rate jumps between 0, 1 and 2; audio
+    resampled along it would warble. This keeps one knot every `step` seconds of the source, at the
+    median offset (target - source) of the path within a knot's reach either side (robust to the
+    path's steps and to short wrong detours), and bounds the rate between knots to
+    [1/max_rate, max_rate] so playback never stops or races."""
+    from ..core.session import WarpPath
+
+    p = np.asarray(warp.pairs, dtype=float)
+    src, tgt = p[:, 0], p[:, 1]
+    lo, hi = float(src[0]), float(src[-1])
+    if hi - lo <= step:
+        d = float(np.median(tgt - src))
+        return WarpPath(
+            [[lo, lo + d], [max(hi, lo + step), max(hi, lo + step) + d]], warp.source, warp.target
+        )
+    knots = np.append(np.arange(lo, hi, step), hi)
+    a = np.searchsorted(src, knots - step)
+    b = np.searchsorted(src, knots + step, side="right")
+    diff = tgt - src
+    # each knot sits at the median source time of its reach (one-sided at the ends), so a linear map
+    # is reproduced exactly there too
+    xs, vals = [], []
+    for i in range(len(knots)):
+        j0, j1 = a[i], max(b[i], a[i] + 1)
+        xs.append(float(np.median(src[j0:j1])))
+        vals.append(xs[-1] + float(np.median(diff[j0:j1])))
+    knots, keep = np.unique(np.asarray(xs), return_index=True)
+    vals = np.asarray(vals)[keep]
+    out = vals.copy()
+    for i in range(1, len(out)):  # bounded rate: never stops, never races
+        dt = knots[i] - knots[i - 1]
+        out[i] = out[i - 1] + float(np.clip(vals[i] - out[i - 1], dt / max_rate, dt * max_rate))
+    if len(knots) > 1:  # the ends of the path, on the rate of the nearest knots
+        r0 = (out[1] - out[0]) / (knots[1] - knots[0])
+        r1 = (out[-1] - out[-2]) / (knots[-1] - knots[-2])
+        knots = np.concatenate([[lo], knots, [hi]])
+        out = np.concatenate([[out[0] - (knots[1] - lo) * r0], out, [out[-1] + (hi - knots[-2]) * r1]])
+        knots, keep = np.unique(knots, return_index=True)
+        out = out[keep]
+    return WarpPath(np.column_stack([knots, out]), warp.source, warp.target)
 
 
 def _z(x: np.ndarray) -> np.ndarray:

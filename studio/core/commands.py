@@ -583,6 +583,52 @@ class SetMediaOffset(Command):
 
 
 @register_command
+class SetMediaWarp(Command):
+    """Give a media stream a warp (`MediaRef.warp`, a `WarpPath`), and optionally a new offset, or
+    take its warp away (warp=None): drift or time-map correction, one undo step."""
+
+    type_name = "set_media_warp"
+
+    def __init__(self, media: str, warp: Any, offset: float | None = None) -> None:
+        self.media = media
+        self.warp = warp
+        self.offset = None if offset is None else check_time(offset, "offset", f"media {media!r}: ")
+        self._old: tuple[Any, float] | None = None
+        self.text = f"{'Warp' if warp is not None else 'Unwarp'} {media}"
+
+    def redo(self, session: Session) -> None:
+        i = session.media_index(self.media)
+        m = session.media[i]
+        self._old = (m.warp, m.offset)
+        m.warp = self.warp
+        if self.offset is not None:
+            m.offset = self.offset
+        session.media_changed.emit(session, i, m)
+
+    def undo(self, session: Session) -> None:
+        i = session.media_index(self.media)
+        m = session.media[i]
+        assert self._old is not None
+        m.warp, m.offset = self._old
+        session.media_changed.emit(session, i, m)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": self.type_name,
+            "media": self.media,
+            "warp": None if self.warp is None else self.warp.to_dict(),
+            "offset": self.offset,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> SetMediaWarp:
+        from .session import WarpPath
+
+        w = d.get("warp")
+        return cls(d["media"], None if w is None else WarpPath.from_dict(w), d.get("offset"))
+
+
+@register_command
 class AddMedia(Command):
     type_name = "add_media"
 

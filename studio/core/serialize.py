@@ -100,6 +100,8 @@ def media_to_dict(m: MediaRef, base_dir: Path | None) -> dict[str, Any]:
         d["mime_type"] = m.mime_type
     if m.attrs:
         d["attrs"] = m.attrs
+    if m.warp is not None:
+        d["warp"] = m.warp.to_dict()
     return d
 
 
@@ -114,6 +116,7 @@ def media_from_dict(d: dict[str, Any], base_dir: Path | None) -> MediaRef:
         name=d.get("name", ""),
         mime_type=d.get("mime_type", ""),
         attrs=d.get("attrs", {}),
+        warp=WarpPath.from_dict(d["warp"]) if d.get("warp") else None,
     )
 
 

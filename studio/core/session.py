@@ -27,6 +27,8 @@ __all__ = [
     "VocabularyEntry",
     "ControlledVocabulary",
     "WarpPath",
+    "media_time_of",
+    "session_time_of",
     "Alignment",
     "Session",
 ]
@@ -34,10 +36,90 @@ __all__ = [
 MEDIA_KINDS = ("audio", "video", "other")
 
 
+class WarpPath:
+    """A monotonic map between two time bases (e.g. two streams aligned by DTW).
+
+    `pairs` is a (k, 2) array of (source_time, target_time), non-decreasing in both columns.
+    """
+
+    def __init__(self, pairs: Any, source: str = "", target: str = "") -> None:
+        p = np.asarray(pairs, dtype=float)
+        if p.ndim != 2 or p.shape[1] != 2 or p.shape[0] < 1:
+            raise ValueError(f"warp path {source!r}->{target!r}: pairs must be a (k, 2) array, got {p.shape}")
+        if not np.all(np.isfinite(p)):
+            raise ValueError(f"warp path {source!r}->{target!r}: times must be finite")
+        d = np.diff(p, axis=0)
+        if np.any(d < 0):
+            k = int(np.argmax(np.any(d < 0, axis=1)))
+            raise ValueError(
+                f"warp path {source!r}->{target!r}: not monotonic at pair {k + 1} "
+                f"({p[k].tolist()} -> {p[k + 1].tolist()})"
+            )
+        self.pairs = p
+        self.source = source
+        self.target = target
+        self._fwd: tuple[np.ndarray, np.ndarray] | None = None  # knots of map / inverse_map, made once
+        self._inv: tuple[np.ndarray, np.ndarray] | None = None
+
+    def map(self, t: Any) -> Any:
+        """Source time(s) -> target time(s), linear between pairs, extrapolated with slope 1."""
+        if self._fwd is None:
+            self._fwd = self._knots(self.pairs[:, 0], self.pairs[:, 1])
+        return self._interp(t, *self._fwd)
+
+    def inverse_map(self, t: Any) -> Any:
+        if self._inv is None:
+            self._inv = self._knots(self.pairs[:, 1], self.pairs[:, 0])
+        return self._interp(t, *self._inv)
+
+    @staticmethod
+    def _knots(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # Where x repeats (a vertical step of the path), np.interp takes the last y; use the mean
+        # of the run instead so the map sits in the middle of the step.
+        ux, inv = np.unique(x, return_inverse=True)
+        uy = np.bincount(inv, weights=y) / np.bincount(inv)
+        return ux, uy
+
+    @staticmethod
+    def _interp(t: Any, ux: np.ndarray, uy: np.ndarray) -> Any:
+        t_arr = np.asarray(t, dtype=float)
+        out = np.interp(t_arr, ux, uy)
+        out = np.where(t_arr < ux[0], uy[0] + (t_arr - ux[0]), out)
+        out = np.where(t_arr > ux[-1], uy[-1] + (t_arr - ux[-1]), out)
+        return float(out) if out.ndim == 0 else out
+
+    def inverse(self) -> WarpPath:
+        return WarpPath(self.pairs[:, ::-1].copy(), self.target, self.source)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "target": self.target, "pairs": self.pairs.tolist()}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> WarpPath:
+        return cls(d["pairs"], d.get("source", ""), d.get("target", ""))
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, WarpPath)
+            and self.source == other.source
+            and self.target == other.target
+            and np.array_equal(self.pairs, other.pairs)
+        )
+
+    def __repr__(self) -> str:
+        return f"WarpPath({self.source!r} -> {self.target!r}, {len(self.pairs)} pairs)"
+
+
 @dataclass
 class MediaRef:
     """A media file the session plays. `path` is absolute in memory; the session file stores it
-    relative to itself. `offset` (s) shifts this stream onto session time."""
+    relative to itself. `offset` (s) shifts this stream onto session time.
+
+    `warp` (optional `WarpPath`) corrects a stream whose clock drifts or whose timing differs
+    locally (another take, a camera with a cheap clock): it maps the *shifted* time
+    ``session_time - offset`` to the media's own time. Without a warp the media plays at its own
+    rate, ``media_time = session_time - offset``. Playback resamples the audio along the warp
+    (varispeed) and picks video frames through it; the views draw the media through it."""
 
     path: str
     kind: str = "audio"
@@ -45,6 +127,7 @@ class MediaRef:
     name: str = ""
     mime_type: str = ""
     attrs: dict[str, Any] = field(default_factory=dict)
+    warp: WarpPath | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in MEDIA_KINDS:
@@ -52,14 +135,30 @@ class MediaRef:
         self.offset = float(self.offset)
         if not np.isfinite(self.offset):
             raise ValueError(f"media {self.path!r}: offset must be finite")
+        if self.warp is not None and not isinstance(self.warp, WarpPath):
+            raise TypeError(f"media {self.path!r}: warp must be a WarpPath, got {type(self.warp).__name__}")
         if not self.name:
             self.name = Path(self.path).name
 
-    def to_session_time(self, media_time: float) -> float:
-        return media_time + self.offset
+    def to_session_time(self, media_time: Any) -> Any:
+        return session_time_of(media_time, self.offset, self.warp)
 
-    def to_media_time(self, session_time: float) -> float:
-        return session_time - self.offset
+    def to_media_time(self, session_time: Any) -> Any:
+        return media_time_of(session_time, self.offset, self.warp)
+
+
+def media_time_of(session_time: Any, offset: float, warp: WarpPath | None) -> Any:
+    """A stream's own time at `session_time`, given its offset and warp (see `MediaRef`)."""
+    if warp is not None:
+        return warp.map(np.asarray(session_time, dtype=float) - offset)
+    return session_time - offset
+
+
+def session_time_of(media_time: Any, offset: float, warp: WarpPath | None) -> Any:
+    """The session time at which a stream (offset, warp) plays its `media_time`."""
+    if warp is not None:
+        return warp.inverse_map(media_time) + offset
+    return media_time + offset
 
 
 @dataclass
@@ -89,70 +188,6 @@ class ControlledVocabulary:
         """Entries that start with `prefix` (case-insensitive), for label completion."""
         p = prefix.casefold()
         return [e.value for e in self.entries if e.value.casefold().startswith(p)]
-
-
-class WarpPath:
-    """A monotonic map between two time bases (e.g. two streams aligned by DTW).
-
-    `pairs` is a (k, 2) array of (source_time, target_time), non-decreasing in both columns.
-    """
-
-    def __init__(self, pairs: Any, source: str = "", target: str = "") -> None:
-        p = np.asarray(pairs, dtype=float)
-        if p.ndim != 2 or p.shape[1] != 2 or p.shape[0] < 1:
-            raise ValueError(f"warp path {source!r}->{target!r}: pairs must be a (k, 2) array, got {p.shape}")
-        if not np.all(np.isfinite(p)):
-            raise ValueError(f"warp path {source!r}->{target!r}: times must be finite")
-        d = np.diff(p, axis=0)
-        if np.any(d < 0):
-            k = int(np.argmax(np.any(d < 0, axis=1)))
-            raise ValueError(
-                f"warp path {source!r}->{target!r}: not monotonic at pair {k + 1} "
-                f"({p[k].tolist()} -> {p[k + 1].tolist()})"
-            )
-        self.pairs = p
-        self.source = source
-        self.target = target
-
-    def map(self, t: Any) -> Any:
-        """Source time(s) -> target time(s), linear between pairs, extrapolated with slope 1."""
-        return self._interp(t, self.pairs[:, 0], self.pairs[:, 1])
-
-    def inverse_map(self, t: Any) -> Any:
-        return self._interp(t, self.pairs[:, 1], self.pairs[:, 0])
-
-    @staticmethod
-    def _interp(t: Any, x: np.ndarray, y: np.ndarray) -> Any:
-        # Where x repeats (a vertical step of the path), np.interp takes the last y; use the mean
-        # of the run instead so the map sits in the middle of the step.
-        ux, inv = np.unique(x, return_inverse=True)
-        uy = np.bincount(inv, weights=y) / np.bincount(inv)
-        t_arr = np.asarray(t, dtype=float)
-        out = np.interp(t_arr, ux, uy)
-        out = np.where(t_arr < ux[0], uy[0] + (t_arr - ux[0]), out)
-        out = np.where(t_arr > ux[-1], uy[-1] + (t_arr - ux[-1]), out)
-        return float(out) if out.ndim == 0 else out
-
-    def inverse(self) -> WarpPath:
-        return WarpPath(self.pairs[:, ::-1].copy(), self.target, self.source)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "target": self.target, "pairs": self.pairs.tolist()}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> WarpPath:
-        return cls(d["pairs"], d.get("source", ""), d.get("target", ""))
-
-    def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, WarpPath)
-            and self.source == other.source
-            and self.target == other.target
-            and np.array_equal(self.pairs, other.pairs)
-        )
-
-    def __repr__(self) -> str:
-        return f"WarpPath({self.source!r} -> {self.target!r}, {len(self.pairs)} pairs)"
 
 
 @dataclass

@@ -38,7 +38,7 @@ underrun freezes it, as the sound does). Starvation fills with silence and is co
 
 Seeking, playing a new range, or changing the range bumps a generation number: the callback drops
 queued chunks of older generations, so a seek is heard after the device latency plus one chunk.
-Rate, gain, mute, offset and loop changes take effect at the read-ahead point (≤ 0.25 s later),
+Rate, gain, mute, offset, warp and loop changes take effect at the read-ahead point (≤ 0.25 s later),
 seamlessly; `position` stays exact throughout because every chunk carries its own rate.
 
 Semantics: `play()` with no arguments resumes from `position` within the current range (from
@@ -84,7 +84,9 @@ _EPS = 1e-9
 class PlaybackStream:
     """One audio stream on the session timeline. `offset`, `gain`, `mute` may change while playing."""
 
-    def __init__(self, source: Any, offset: float = 0.0, gain: float = 1.0, mute: bool = False) -> None:
+    def __init__(
+        self, source: Any, offset: float = 0.0, gain: float = 1.0, mute: bool = False, warp: Any = None
+    ) -> None:
         for name in ("sample_rate", "channels", "frames", "read"):
             if not hasattr(source, name):
                 raise TypeError(
@@ -94,6 +96,9 @@ class PlaybackStream:
         self.offset = float(offset)
         self.gain = float(gain)
         self.mute = bool(mute)
+        #: None, or a map (`studio.core.session.WarpPath`: `map`, `inverse_map`) from shifted session
+        #: time (session time - offset) to the source's own time: the stream is resampled along it
+        self.warp = warp
         if not np.isfinite(self.offset) or not np.isfinite(self.gain):
             raise ValueError(f"offset and gain must be finite, got {offset}, {gain}")
         self._views: dict[int, Any] = {}
@@ -103,9 +108,16 @@ class PlaybackStream:
         return self.source.frames / self.source.sample_rate
 
     @property
+    def start(self) -> float:
+        """Session time of the stream's first sample (`offset`, unless a warp moves it)."""
+        warp = self.warp
+        return self.offset + (float(warp.inverse_map(0.0)) if warp is not None else 0.0)
+
+    @property
     def end(self) -> float:
-        """Session time just after the stream's last sample (it starts at `offset`)."""
-        return self.offset + self.duration
+        """Session time just after the stream's last sample."""
+        warp = self.warp
+        return self.offset + (float(warp.inverse_map(self.duration)) if warp is not None else self.duration)
 
     def view(self, rate: int) -> Any:
         """The source at `rate` Hz (itself when it already is), with the same `read` API."""
@@ -134,18 +146,48 @@ def _map_channels(data: np.ndarray, channels: int) -> np.ndarray:
     return data[np.arange(channels) % have]
 
 
+def _read_warped(
+    view: Any, warp: Any, offset: float, rate: int, first: int, frames: int
+) -> np.ndarray | None:
+    """Session frames [first, first + frames) of a warped stream: (source channels, frames), or None
+    when none of them falls inside the source."""
+    pos = np.asarray(warp.map((first + np.arange(frames)) / rate - offset), dtype=float) * rate
+    last = view.frames - 1
+    if frames == 0 or last < 0 or pos[-1] < 0 or pos[0] > last:  # pos is non-decreasing
+        return None
+    i = np.floor(pos)
+    a = int(max(i[0], 0))
+    b = int(min(i[-1] + 2, view.frames))
+    data = view.read(a, b)
+    n = data.shape[1]
+    i0 = np.clip(i - a, 0, n - 1).astype(np.intp)
+    i1 = np.minimum(i0 + 1, n - 1)
+    frac = (pos - i).astype(np.float32)
+    y = data[:, i0] * (1 - frac) + data[:, i1] * frac
+    y[:, (pos < 0) | (pos > last)] = 0.0
+    return y
+
+
 def mix_streams(streams: tuple[PlaybackStream, ...] | list[PlaybackStream], rate: int, channels: int,
                 first: int, frames: int) -> np.ndarray:  # fmt: skip
     """The mix of `streams` for session frames [first, first + frames) at `rate` Hz: (channels, frames).
 
     Session frame f is session time f / rate; a stream contributes its media frame
-    ``f - round(offset · rate)`` (at `rate`), silence outside its own extent.
+    ``f - round(offset · rate)`` (at `rate`), silence outside its own extent. A warped stream
+    contributes the media at ``warp.map(f / rate - offset)``, linearly interpolated between frames
+    (varispeed: a 0.1 % drift correction shifts the pitch by 0.1 %, which nobody hears).
     """
     out = np.zeros((channels, frames), np.float32)
     for s in streams:
         if s.mute or s.gain == 0.0:
             continue
         view = s.view(rate)
+        warp = s.warp
+        if warp is not None:
+            data = _read_warped(view, warp, s.offset, rate, first, frames)
+            if data is not None:
+                out += _map_channels(data, channels) * np.float32(s.gain)
+            continue
         m0 = first - round(s.offset * rate)
         a, b = max(m0, 0), min(m0 + frames, view.frames)
         if b <= a:
@@ -570,9 +612,9 @@ class PlaybackClock:
         return self._streams
 
     def add_stream(
-        self, source: Any, offset: float = 0.0, gain: float = 1.0, mute: bool = False
+        self, source: Any, offset: float = 0.0, gain: float = 1.0, mute: bool = False, warp: Any = None
     ) -> PlaybackStream:
-        stream = PlaybackStream(source, offset, gain, mute)
+        stream = PlaybackStream(source, offset, gain, mute, warp)
         with self._lock:
             self._streams = (*self._streams, stream)
         return stream
@@ -592,7 +634,7 @@ class PlaybackClock:
 
     @property
     def extent(self) -> tuple[float, float]:
-        return (min([0.0, *(s.offset for s in self._streams)]), self.duration)
+        return (min([0.0, *(s.start for s in self._streams)]), self.duration)
 
     def render(self, t0: float, t1: float, rate: int = 48000, channels: int = 2) -> np.ndarray:
         """The mix of session time [t0, t1) at `rate` Hz, rate 1 (offline: export, tests)."""

@@ -28,6 +28,7 @@ from PySide6.QtCore import QPointF, QRect, QRectF, Qt
 from PySide6.QtGui import QCloseEvent, QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
+from ..core.session import session_time_of
 from .timeview import TimeView
 from .track import COLORS, HEADER_WIDTH, Track
 from .waveform import polygon
@@ -378,15 +379,18 @@ class FeatureTrack(CurveTrack):
         self.features = features
         self.columns = idx
         self.offset = float(offset)
+        self.warp: Any = None
         self._show()
 
     def _show(self) -> None:
         f, idx = self.features, self.columns
-        self.set_data(f.times + self.offset, f.values[:, idx], [f.names[i] for i in idx])
+        times = session_time_of(f.times, self.offset, self.warp)
+        self.set_data(np.asarray(times, dtype=float), f.values[:, idx], [f.names[i] for i in idx])
         if len(idx) < f.dims:
             self.subtitle = f"{len(idx)} of {f.dims} dims · " + self.subtitle
 
-    def set_offset(self, offset: float) -> None:
-        """Where media time 0 is on the session's time axis (the media's offset changed)."""
+    def set_offset(self, offset: float, warp: Any = None) -> None:
+        """Where media time 0 is on the session's time axis (the media's offset or warp changed)."""
         self.offset = float(offset)
+        self.warp = warp
         self._show()

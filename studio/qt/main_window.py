@@ -313,7 +313,7 @@ class MainWindow(FilesMixin, EditMixin, PlaybackMixin, AlignMixin, InspectMixin,
         starts = [0.0]
         if self.media is not None:
             ends.append(self.media.duration)
-            starts += [m.offset for m in self.session.media]
+            starts += [float(m.to_session_time(0.0)) for m in self.session.media]
             if self.media.duration > 0 and not self.media.loading:
                 # exports span the recording (a TextGrid's xmax is the sound's end, as in Praat)
                 self.session.metadata["media_duration"] = round(self.media.duration, 6)
@@ -420,6 +420,8 @@ class MainWindow(FilesMixin, EditMixin, PlaybackMixin, AlignMixin, InspectMixin,
             st.setHidden(not self.settings["show_spectrogram"])
         if self.media is not None and self.media.first_audio() is lm:
             self.overview.set_envelope(lm.envelope, lm.media.offset)
+        if lm.media.warp is not None:
+            self._on_offset_changed(lm)
         self._update_extent()
 
     def _panel_name(self, lm: LoadedMedia) -> str:
@@ -437,15 +439,20 @@ class MainWindow(FilesMixin, EditMixin, PlaybackMixin, AlignMixin, InspectMixin,
 
     def _on_video_ready(self, lm: LoadedMedia) -> None:
         self.video_pane.add_video(self._panel_name(lm), lm.video, lm.media.offset)
+        if lm.media.warp is not None:
+            self._on_offset_changed(lm)
         self._update_extent()
         self.show_status(f"{lm.media.name}: {lm.video.width}×{lm.video.height}, {lm.video.fps:.2f} fps")
 
     def _on_offset_changed(self, lm: LoadedMedia) -> None:
+        """The media's offset or warp changed: its video, waveforms, spectrogram and curves follow."""
+        m = lm.media
         if lm.video is not None and lm.extra.get("panel") in self.video_pane.panels:
-            self.video_pane.set_offset(lm.extra["panel"], lm.media.offset)
+            self.video_pane.set_offset(lm.extra["panel"], m.offset, m.warp)
         for t in self.media_tracks():
             if getattr(t, "media", None) is lm and hasattr(t, "set_offset"):
-                t.set_offset(lm.media.offset)
+                t.set_offset(m.offset, m.warp)
+        self._update_extent()
 
     def _on_media_removed(self, lm: LoadedMedia) -> None:
         """A media left the session (undo of Add media): its waveforms, spectrogram and video go too."""
@@ -558,6 +565,8 @@ class MainWindow(FilesMixin, EditMixin, PlaybackMixin, AlignMixin, InspectMixin,
                 return  # the session (or this media) was left meanwhile: not a curve of this one
 
             track = FeatureTrack(self.view, feats, f"{lm.media.name} · {kind}", offset=lm.media.offset)
+            if lm.media.warp is not None:
+                track.set_offset(lm.media.offset, lm.media.warp)
             track.track_id = f"feature:{lm.media.name}:{kind}"
             track.media = lm  # removed with its media (undo of Add media)
             self.timeline.add_track(track, len(self.media_tracks()))

@@ -126,10 +126,12 @@ class MediaSet(QObject):
                 self.video_ready.emit(lm)
             if "audio" in result:
                 lm.audio, lm.envelope = result["audio"], result["envelope"]
-                lm.stream = self.clock.add_stream(lm.audio, offset=media.offset)
+                lm.stream = self.clock.add_stream(lm.audio, offset=media.offset, warp=media.warp)
                 self.audio_ready.emit(lm)
             if lm.video is not None and lm.audio is None:
-                self.clock.set_duration(max(self.clock.duration, media.offset + lm.video.duration))
+                self.clock.set_duration(
+                    max(self.clock.duration, float(media.to_session_time(lm.video.duration)))
+                )
             self.duration_changed.emit(self.duration)
             self._check_all()
 
@@ -175,7 +177,9 @@ class MediaSet(QObject):
 
     @property
     def duration(self) -> float:
-        ends = [lm.media.offset + lm.duration for lm in self.loaded.values() if lm.error is None]
+        ends = [
+            float(lm.media.to_session_time(lm.duration)) for lm in self.loaded.values() if lm.error is None
+        ]
         return max([0.0, *ends])
 
     def items(self) -> list[LoadedMedia]:
@@ -198,6 +202,7 @@ class MediaSet(QObject):
         lm = self.loaded.get(id(media))
         if lm is not None and lm.stream is not None:
             lm.stream.offset = media.offset
+            lm.stream.warp = media.warp
         if lm is not None:
             self.offset_changed.emit(lm)
         self.duration_changed.emit(self.duration)

@@ -36,6 +36,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QResizeEvent
 from PySide6.QtWidgets import QWidget
 
+from studio.core.session import media_time_of, session_time_of
 from studio.media.spectrogram import TileKey, TileResult, intensity, pitch_task
 from studio.tasks.base import Progress, Task
 
@@ -165,6 +166,7 @@ class SpectrogramTrack(Track):
         self.runner = runner
         self.service: Any = None
         self.offset = float(offset)
+        self.warp: Any = None  # the media's WarpPath (MediaRef.warp)
         self.max_freq = 8000.0
         self.dynamic_range = 70.0
         self.colormap = colormap
@@ -252,9 +254,11 @@ class SpectrogramTrack(Track):
         self.colormap, self._lut = name, COLORMAPS[name]
         self.invalidate()
 
-    def set_offset(self, offset: float) -> None:
-        """Where media time 0 is on the session's time axis (seconds)."""
+    def set_offset(self, offset: float, warp: Any = None) -> None:
+        """Where media time 0 is on the session's time axis (seconds), and the media's warp if any
+        (`MediaRef.warp`; drawn linearly between the visible ends)."""
         self.offset = float(offset)
+        self.warp = warp
         self.invalidate()
         self._schedule()
 
@@ -290,7 +294,7 @@ class SpectrogramTrack(Track):
     # -- requests -------------------------------------------------------------------------------
     def _media_range(self) -> tuple[float, float]:
         t0, t1 = self.view.range
-        return t0 - self.offset, t1 - self.offset
+        return media_time_of(t0, self.offset, self.warp), media_time_of(t1, self.offset, self.warp)
 
     def _on_range(self, t0: float, t1: float) -> None:
         super()._on_range(t0, t1)
@@ -519,8 +523,10 @@ class SpectrogramTrack(Track):
             idx = np.clip((r.db[rows - 1 :: -1, j0:j1] - lo) * gain, 0, 255).astype(np.uint8)
             argb = np.ascontiguousarray(self._lut[idx])
             img = QImage(argb.data, j1 - j0, rows, (j1 - j0) * 4, QImage.Format.Format_RGB32)
-            x0 = self.view.x_of(float(r.times[j0]) - r.hop_s / 2 + self.offset, w)
-            x1 = self.view.x_of(float(r.times[j1 - 1]) + r.hop_s / 2 + self.offset, w)
+            x0 = self.view.x_of(session_time_of(float(r.times[j0]) - r.hop_s / 2, self.offset, self.warp), w)
+            x1 = self.view.x_of(
+                session_time_of(float(r.times[j1 - 1]) + r.hop_s / 2, self.offset, self.warp), w
+            )
             p.drawImage(QRectF(x0, y0, x1 - x0, y1 - y0), img, QRectF(0, 0, j1 - j0, rows))
             self.drawn_keys.extend(getattr(r, "keys", [r.key]))
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)

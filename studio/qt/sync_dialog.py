@@ -5,7 +5,14 @@ has an offset (seconds added to its own time to get session time); this dialog s
 the user type one (an undoable `SetMediaOffset`), and computes one from the audio: the offset of a
 recording relative to the reference by onset-envelope cross-correlation (`studio.align.sync`),
 run as a job off the UI thread, applied as an undoable command, with the match's confidence and
-the drift it measured shown. Drift is reported, not applied (media play at one rate).
+the drift it measured shown.
+
+The Timing column says how each recording's own clock maps onto the session and lets the user
+change it (one undoable `SetMediaWarp` each): its own clock; its clock corrected for the drift the
+last computation measured ("Correct drift too", on by default, applies it with the offset); or a
+time map stored by Align ▸ Align two recordings (that map, smoothed by
+`studio.align.sync.playback_warp` to a knot every 0.5 s, is put on the recording B, and B gets A's
+offset) -- playback then resamples the audio along it and picks the video frames through it.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -26,7 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.commands import SetMediaOffset
+from ..core.commands import SetMediaOffset, SetMediaWarp
 from ..core.session import Session
 from ..tasks.base import Progress
 
@@ -47,14 +55,20 @@ class SyncDialog(QDialog):
         self.setWindowTitle("Media offsets")
         self.session, self.runner = session, runner
         self.reference = QComboBox()
-        self.table = QTableWidget(0, 3)
-        self.table.setHorizontalHeaderLabels(["media", "offset (s)", ""])
+        self.table = QTableWidget(0, 4)
+        self.table.setHorizontalHeaderLabels(["media", "offset (s)", "", "timing"])
         self.table.verticalHeader().hide()
         self.status = QLabel()
         self.status.setWordWrap(True)
         top = QHBoxLayout()
         top.addWidget(QLabel("Reference"))
         top.addWidget(self.reference, 1)
+        self.correct_drift = QCheckBox("Correct drift too")
+        self.correct_drift.setChecked(True)
+        self.correct_drift.setToolTip(
+            "When syncing, also resample the recording for the clock drift measured"
+        )
+        top.addWidget(self.correct_drift)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         lay = QVBoxLayout(self)
@@ -64,6 +78,8 @@ class SyncDialog(QDialog):
         lay.addWidget(buttons)
         self.spins: list[QDoubleSpinBox] = []
         self.sync_buttons: list[QPushButton] = []
+        self.timings: list[QComboBox] = []
+        self.drifts: dict[int, tuple[float, float]] = {}  # media -> (drift ppm, offset) last computed
         self.jobs: list[Any] = []
         session.media_changed.connect(self._on_media_changed)
         self.finished.connect(lambda _r: session.media_changed.disconnect(self._on_media_changed))
@@ -89,13 +105,68 @@ class SyncDialog(QDialog):
             self.table.setCellWidget(i, 2, btn)
             self.spins.append(spin)
             self.sync_buttons.append(btn)
+            timing = QComboBox()
+            timing.activated.connect(lambda _k, i=i: self._timing_chosen(i))
+            self.table.setCellWidget(i, 3, timing)
+            self.timings.append(timing)
+            self._fill_timing(i)
         self.table.resizeColumnsToContents()
+
+    def timing_choices(self, i: int) -> list[tuple[str, Any]]:
+        """What media `i`'s clock can be: (label, key); key None = its own clock, ("drift", ppm),
+        ("map", alignment name), ("current", None) for a warp applied otherwise."""
+        m = self.session.media[i]
+        out: list[tuple[str, Any]] = [("own clock", None)]
+        if m.warp is not None:
+            out.append((f"warped: {m.warp.source or 'applied warp'}", ("current", None)))
+        if i in self.drifts and self.drifts[i][0]:
+            out.append((f"drift {self.drifts[i][0]:+.1f} ppm corrected", ("drift", self.drifts[i][0])))
+        for name, al in self.session.alignments.items():
+            if al.attrs.get("kind") == "streams" and al.warp.target == m.name:
+                out.append((f"time map: {name}", ("map", name)))
+        return out
+
+    def _fill_timing(self, i: int) -> None:
+        box = self.timings[i]
+        box.blockSignals(True)
+        box.clear()
+        for label, key in self.timing_choices(i):
+            box.addItem(label, key)
+        box.setCurrentIndex(1 if self.session.media[i].warp is not None else 0)
+        box.blockSignals(False)
+
+    def _timing_chosen(self, i: int) -> None:
+        self.set_timing(i, self.timings[i].currentData())
+
+    def set_timing(self, i: int, key: Any) -> None:
+        """Apply a timing choice (see `timing_choices`) to media `i`: one undoable step."""
+        from ..align.sync import drift_warp, playback_warp
+
+        m = self.session.media[i]
+        if key is None:
+            if m.warp is not None:
+                self.session.undo_stack.push(SetMediaWarp(m.path, None))
+            return
+        kind, value = key
+        if kind == "drift":
+            warp = drift_warp(value, name=m.name)
+            self.session.undo_stack.push(SetMediaWarp(m.path, warp))
+        elif kind == "map":
+            al = self.session.alignments[value]
+            a = next((x for x in self.session.media if x.name == al.warp.source), None)
+            smooth = playback_warp(al.warp)
+            smooth.source, smooth.target = f"time map {value}", m.name
+            offset = a.offset if a is not None else m.offset
+            self.session.undo_stack.push(SetMediaWarp(m.path, smooth, offset=offset))
+            self.status.setText(f"{m.name} now plays along the time map {value!r}.")
 
     def _on_media_changed(self, _session: Any, i: int, media: Any) -> None:
         if i < len(self.spins) and abs(self.spins[i].value() - media.offset) > 5e-4:
             self.spins[i].blockSignals(True)
             self.spins[i].setValue(media.offset)
             self.spins[i].blockSignals(False)
+        if i < len(self.timings):
+            self._fill_timing(i)
 
     def _typed(self, i: int) -> None:
         m = self.session.media[i]
@@ -114,8 +185,21 @@ class SyncDialog(QDialog):
 
         def done(res: Any) -> None:
             new = ref.offset + res.offset
-            self.session.undo_stack.push(SetMediaOffset(other.path, new))
-            drift = f", drift {res.drift_ppm:+.0f} ppm (not applied)" if res.drift_ppm else ""
+            self.drifts[i] = (float(res.drift_ppm), new)
+            fix = bool(res.drift_ppm) and self.correct_drift.isChecked()
+            if fix:
+                from ..align.sync import drift_warp
+
+                warp = drift_warp(res.drift_ppm, name=other.name)
+                self.session.undo_stack.push(SetMediaWarp(other.path, warp, offset=new))
+            else:
+                self.session.undo_stack.push(SetMediaOffset(other.path, new))
+            self._fill_timing(i)
+            drift = (
+                f", drift {res.drift_ppm:+.0f} ppm ({'corrected' if fix else 'not applied'})"
+                if res.drift_ppm
+                else ""
+            )
             self.status.setText(
                 f"{Path(other.path).name}: offset {new:+.3f} s (confidence {res.confidence:.2f}{drift})"
             )

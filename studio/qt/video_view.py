@@ -39,6 +39,7 @@ from PySide6.QtCore import QCoreApplication, QEvent, QObject, QRect, QRectF, QSi
 from PySide6.QtGui import QCloseEvent, QColor, QFont, QImage, QPainter, QPaintEvent, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from studio.core.session import media_time_of, session_time_of
 from studio.media.video import VideoSource
 
 from .timeview import TimeView
@@ -150,6 +151,7 @@ class VideoPanel(QWidget):
         super().__init__(parent)
         self.view, self.name, self.source = view, name, source
         self._offset = float(offset)
+        self._warp: Any = None
         self.shown_index: int | None = None
         self.shown_time: float | None = None
         self.shown_frame: np.ndarray | None = None
@@ -181,14 +183,15 @@ class VideoPanel(QWidget):
     def offset(self) -> float:
         return self._offset
 
-    def set_offset(self, offset: float) -> None:
-        """session_time = media_time + offset."""
+    def set_offset(self, offset: float, warp: Any = None) -> None:
+        """session_time = media_time + offset, or through `warp` (`MediaRef.warp`) when given."""
         self._offset = float(offset)
+        self._warp = warp
         self.refresh()
 
     def media_time(self, t: float | None = None) -> float:
         """Media time of session time `t` (default: the playhead)."""
-        return (self.view.playhead if t is None else t) - self._offset
+        return float(media_time_of(self.view.playhead if t is None else t, self._offset, self._warp))
 
     def image_rect(self) -> QRect:
         """Where the frame is drawn: the largest rectangle of the video's aspect ratio that fits."""
@@ -231,7 +234,7 @@ class VideoPanel(QWidget):
         start, end = float(src.timestamps[0]), src.duration
         if not math.isfinite(tm) or tm < start - _TOLERANCE or tm >= end:
             before = tm < start - _TOLERANCE
-            when = start + self._offset if before else end + self._offset
+            when = float(session_time_of(start if before else end, self._offset, self._warp))
             self.note = f"{'starts' if before else 'ended'} at {format_time(when)}"
             self._want = None
             self._drop_pending()
@@ -422,8 +425,8 @@ class VideoPane(QWidget):
         panel.deleteLater()
         self._relayout()
 
-    def set_offset(self, name: str, offset: float) -> None:
-        self.panels[name].set_offset(offset)
+    def set_offset(self, name: str, offset: float, warp: Any = None) -> None:
+        self.panels[name].set_offset(offset, warp)
 
     def set_lead(self, seconds: float) -> None:
         """Look ahead `seconds` during playback (one timer tick × rate); 0 when paused (exact frame)."""

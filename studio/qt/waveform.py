@@ -27,6 +27,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QPolygonF, QWheelEvent
 from PySide6.QtWidgets import QWidget
 
+from ..core.session import media_time_of
 from .timeview import TimeView
 from .track import COLORS, Track
 
@@ -82,6 +83,7 @@ class WaveformTrack(Track):
         self.envelope: Any = None
         self.channel = int(channel)
         self.offset = float(offset)
+        self.warp: Any = None  # the media's WarpPath (MediaRef.warp), drawn linearly across the view
         self.gain = 1.0
         self.message = "loading waveform…"
         #: what the last render drew: "empty", "columns" or "samples" (tests, status)
@@ -116,12 +118,13 @@ class WaveformTrack(Track):
             self.gain = gain
             self.invalidate()
 
-    def set_offset(self, offset: float) -> None:
+    def set_offset(self, offset: float, warp: Any = None) -> None:
         self.offset = float(offset)
+        self.warp = warp
         self.invalidate()
 
     def content_key(self) -> tuple:
-        return (id(self.envelope), self.channel, self.gain, self.offset, self.message)
+        return (id(self.envelope), self.channel, self.gain, self.offset, id(self.warp), self.message)
 
     # -- input ----------------------------------------------------------------------------------
     def wheelEvent(self, event: QWheelEvent) -> None:
@@ -147,7 +150,7 @@ class WaveformTrack(Track):
         p.drawLine(QPointF(0, mid), QPointF(width, mid))
         dpr = p.device().devicePixelRatioF() if p.device() is not None else 1.0
         t0, t1 = self.view.range
-        q0, q1 = t0 - self.offset, t1 - self.offset
+        q0, q1 = media_time_of(t0, self.offset, self.warp), media_time_of(t1, self.offset, self.warp)
         cols = max(1, round(width * dpr))
         times, values = env.query(q0, q1, cols, self.channel)
         half = max(height / 2 - 2, 1.0)

@@ -327,7 +327,7 @@ class EditMixin:
                 candidates.append(f)
         lm = self.media.first_audio() if self.media is not None else None
         if lm is not None and tolerance < 0.05:  # only zoomed in: zero crossings are dense
-            off = lm.media.offset
+            off = float(lm.media.to_session_time(0.0))  # a warp is near-linear over a snap tolerance
             a = max(t - off - tolerance, 0.0)
             try:
                 samples = lm.audio.read_time(a, t - off + tolerance)

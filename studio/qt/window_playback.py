@@ -137,14 +137,14 @@ class PlaybackMixin:
         lm = self.media.first_video() if self.media is not None else None
         if lm is None:
             return None
-        return lm.video.index_at(t - lm.media.offset)
+        return lm.video.index_at(float(lm.media.to_media_time(t)))
 
     def frame_times(self: MainWindow) -> Any:
         """Session times of the first video's frames (None without video)."""
         lm = self.media.first_video() if self.media is not None else None
         if lm is None:
             return None
-        return lm.video.timestamps + lm.media.offset
+        return lm.media.to_session_time(lm.video.timestamps)
 
     def step_frames(self: MainWindow, n: int) -> None:
         self.pause()
@@ -153,9 +153,9 @@ class PlaybackMixin:
         if lm is None:
             self.view.set_playhead(t + 0.01 * n)
         else:
-            v, off = lm.video, lm.media.offset
-            i = min(max(v.index_at(t - off) + n, 0), v.frame_count - 1)
-            self.view.set_playhead(v.time_of(i) + off + 1e-6)
+            v, m = lm.video, lm.media
+            i = min(max(v.index_at(float(m.to_media_time(t))) + n, 0), v.frame_count - 1)
+            self.view.set_playhead(float(m.to_session_time(v.time_of(i))) + 1e-6)
         self.view.ensure_visible(self.view.playhead)
 
     def act_frame_back(self: MainWindow) -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from studio.core import (
@@ -80,3 +81,26 @@ def test_time_range_covers_tiers_and_declared_range():
     s = Session([IntervalTier("w", [Interval(1, 2, "a")])], metadata={"time_range": [0, 5]})
     assert s.time_range() == (0.0, 5.0)
     assert Session().time_range() is None
+
+
+def test_a_media_warp_maps_both_ways_and_survives_the_session_file(tmp_path):
+    from studio.core import SetMediaWarp
+    from studio.core.session import WarpPath
+    from studio.io.native import read_session_file, write_session_file
+
+    s = Session(media=[MediaRef(str(tmp_path / "cam.mp4"), kind="video", offset=2.0)])
+    cam = s.media[0]
+    warp = WarpPath([[0.0, 0.0], [10.0, 9.0], [20.0, 19.5]], "time map", "cam.mp4")
+    s.undo_stack.push(SetMediaWarp("cam.mp4", warp, offset=1.0))
+    assert cam.offset == 1.0 and cam.warp is warp
+    assert cam.to_media_time(11.0) == pytest.approx(9.0)  # session 11 = shifted 10 -> media 9
+    assert cam.to_media_time(16.0) == pytest.approx(14.25)
+    np.testing.assert_allclose(cam.to_session_time(cam.to_media_time(np.array([3.0, 11.0, 18.0]))), [3, 11, 18])
+    path = tmp_path / "s.studio"
+    write_session_file(s, path)
+    back = read_session_file(path).media[0]
+    assert back.warp == warp and back.offset == 1.0
+    s.undo_stack.undo()
+    assert cam.warp is None and cam.offset == 2.0 and cam.to_media_time(3.0) == 1.0
+    with pytest.raises(TypeError, match="WarpPath"):
+        MediaRef("/x.wav", warp=[[0, 0], [1, 1]])

@@ -23,12 +23,13 @@ from studio.core import (
     Session,
     SetCurveValues,
     SetMediaOffset,
+    SetMediaWarp,
     SetTierProperty,
     SplitInterval,
     command_from_dict,
 )
 from studio.core.serialize import session_to_dict
-from studio.core.session import MediaRef
+from studio.core.session import MediaRef, WarpPath
 
 
 def make_session() -> Session:
@@ -70,6 +71,7 @@ def test_every_command_undoes_and_redoes_exactly():
         SetTierProperty("words", "vocabulary", "cv"),
         SetTierProperty("words", "participant", "A"),
         SetMediaOffset("a.wav", 0.25),
+        SetMediaWarp("a.wav", WarpPath([[0, 0], [100, 99.9]], "drift", "a.wav"), offset=0.5),
         AddTier(CurveTier("conf", [0.1, 0.2], rate=10.0)),
         SetCurveValues("conf", [0.5, 0.6, 0.7], rate=20.0),
         RemoveTier("utterance"),
@@ -100,6 +102,7 @@ def test_every_command_survives_json_round_trip():
         SplitInterval("words", hello, 0.5),
         AddTier(PointTier("x", [Point(1, "a")])),
         Relabel("words", hello, "h"),
+        SetMediaWarp("a.wav", WarpPath([[0, 0], [10, 10.5]]), offset=-1.0),
     ]
     for c in cmds:
         s1.undo_stack.push(c)

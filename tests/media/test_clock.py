@@ -598,3 +598,35 @@ def test_close_from_a_finished_handler_on_the_worker_thread() -> None:
     clock.play()
     assert done.wait(3.0)
     assert wait_for(lambda: not clock._thread.is_alive(), 3.0)
+
+
+def test_a_warped_stream_plays_along_its_warp(tmp_path: Path) -> None:
+    """Varispeed: a stream whose warp says "your clock runs 1 % fast" plays its 1 kHz tone at 990 Hz
+    and its clicks where the warp puts them; an identity warp changes nothing."""
+    from studio.core.session import WarpPath
+
+    sr = 48000
+    t = np.arange(4 * sr) / sr
+    x = (0.5 * np.sin(2 * np.pi * 1000 * t)).astype(np.float32)
+    x[sr * 2 : sr * 2 + 48] = 0.9  # a click at 2 s (media time)
+    path = tmp_path / "tone.wav"
+    sf.write(path, x, sr)
+    with PlaybackClock(output="silent") as clock:
+        s = clock.add_stream(open_audio(path), offset=0.5)
+        plain = clock.render(0.0, 4.5, sr, 1)[0]
+        s.warp = WarpPath([[0.0, 0.0], [1.0, 1.0]])  # identity (slope 1 outside too)
+        np.testing.assert_allclose(clock.render(0.0, 4.5, sr, 1)[0], plain, atol=1e-5)
+        # shifted session time u plays media time u / 1.01: everything lasts 1 % longer
+        s.warp = WarpPath([[0.0, 0.0], [404.0, 400.0]])
+        assert s.start == pytest.approx(0.5) and s.end == pytest.approx(0.5 + 4 * 1.01)
+        assert clock.duration == pytest.approx(0.5 + 4 * 1.01)
+        y = clock.render(0.0, 4.6, sr, 1)[0]
+        seg = y[int(1.0 * sr) : int(2.0 * sr)]
+        spectrum = np.abs(np.fft.rfft(seg * np.hanning(seg.size)))
+        assert np.fft.rfftfreq(seg.size, 1 / sr)[np.argmax(spectrum)] == pytest.approx(1000 / 1.01, abs=1.5)
+        click = (int(2.4 * sr) + np.argmax(y[int(2.4 * sr) : int(2.7 * sr)] > 0.8)) / sr
+        assert click == pytest.approx(0.5 + 2 * 1.01, abs=1e-3)
+        assert np.abs(y[: int(0.49 * sr)]).max() == 0.0 and np.abs(y[int(4.55 * sr) :]).max() == 0.0
+        # blocks join seamlessly (the feeder mixes 2048 frames at a time)
+        blocks = np.concatenate([mix_streams([s], sr, 1, f, 2048)[0] for f in range(0, len(y), 2048)])
+        np.testing.assert_allclose(blocks[: len(y)], y, atol=1e-6)
