@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QDoubleSpinBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QPushButton,
     QTableWidget,
@@ -53,6 +54,7 @@ class SyncDialog(QDialog):
     def __init__(self, session: Session, runner: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Media offsets")
+        self.resize(720, 260)
         self.session, self.runner = session, runner
         self.reference = QComboBox()
         self.table = QTableWidget(0, 4)
@@ -92,7 +94,9 @@ class SyncDialog(QDialog):
         for i, m in enumerate(media):
             name = m.name or Path(m.path).name
             self.reference.addItem(name, i)
-            self.table.setCellWidget(i, 0, QLabel(name))
+            label = QLabel(name)
+            label.setContentsMargins(6, 0, 6, 0)
+            self.table.setCellWidget(i, 0, label)
             spin = QDoubleSpinBox()
             spin.setDecimals(3)
             spin.setRange(-86400.0, 86400.0)
@@ -111,6 +115,10 @@ class SyncDialog(QDialog):
             self.timings.append(timing)
             self._fill_timing(i)
         self.table.resizeColumnsToContents()
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.table.resizeRowsToContents()
 
     def timing_choices(self, i: int) -> list[tuple[str, Any]]:
         """What media `i`'s clock can be: (label, key); key None = its own clock, ("drift", ppm),
@@ -118,7 +126,7 @@ class SyncDialog(QDialog):
         m = self.session.media[i]
         out: list[tuple[str, Any]] = [("own clock", None)]
         if m.warp is not None:
-            out.append((f"warped: {m.warp.source or 'applied warp'}", ("current", None)))
+            out.append((f"{m.warp.source or 'warped'} (applied)", ("current", None)))
         if i in self.drifts and self.drifts[i][0]:
             out.append((f"drift {self.drifts[i][0]:+.1f} ppm corrected", ("drift", self.drifts[i][0])))
         for name, al in self.session.alignments.items():

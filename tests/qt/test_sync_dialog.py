@@ -66,7 +66,7 @@ def test_timing_plays_a_recording_along_a_stored_time_map(qtbot, runner, shared_
     dlg.set_timing(1, choices[1][1])
     mb = s.media[1]
     assert mb.warp is not None and mb.offset == 1.0
-    assert dlg.timings[1].currentText().startswith("warped: time map")  # the dialog follows
+    assert dlg.timings[1].currentText() == "time map take2.wav at take1.wav (applied)"  # the dialog follows
     t = np.arange(2.0, 8.0, 0.25)  # session time: A plays t - 1
     assert np.median(np.abs(mb.to_media_time(t) - (0.5 + (t - 1.0) / 1.05))) < 0.01
     assert np.abs(mb.to_media_time(t) - (0.5 + (t - 1.0) / 1.05)).max() < 0.012  # measured 7 ms
