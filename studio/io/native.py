@@ -135,7 +135,23 @@ def _dumps(d: dict[str, Any]) -> str:
                 compact.append(t[key])
                 t[key] = f"\x00\x01{len(compact) - 1}\x01"
         tiers.append(t)
-    text = json.dumps({**d, "tiers": tiers}, ensure_ascii=False, indent=1, allow_nan=True)
+
+    def pairs_compact(entry: dict[str, Any], key: str) -> dict[str, Any]:
+        # warp pairs (a media's warp, an alignment's path: up to 100 per second) on one line each
+        warp = entry.get(key)
+        if not isinstance(warp, dict) or "pairs" not in warp:
+            return entry
+        compact.append(json.dumps(warp["pairs"], allow_nan=True))
+        return {**entry, key: {**warp, "pairs": f"\x00\x01{len(compact) - 1}\x01"}}
+
+    media = [pairs_compact(m, "warp") for m in d.get("media", [])]
+    alignments = [pairs_compact(a, "warp") for a in d.get("alignments", [])]
+    out = {**d, "tiers": tiers}
+    if "media" in d:
+        out["media"] = media
+    if "alignments" in d:
+        out["alignments"] = alignments
+    text = json.dumps(out, ensure_ascii=False, indent=1, allow_nan=True)
     return _MARK.sub(lambda m: compact[int(m.group(1))], text)
 
 

@@ -345,3 +345,23 @@ def test_journal_keeps_recording_after_a_save(tmp_path):
     s2 = open_session(path)
     assert "Recovered 1 unsaved edit" in s2.recovery_note
     assert s2.tier("words")[0].label == "after save"
+
+
+def test_warps_and_alignments_are_stored_one_line_each(tmp_path):
+    """An hour-long time map (360 000 pairs) and a media warp: exact after a round trip, and the file
+    stays readable (one line per warp, not one per number)."""
+    from studio.core.session import Alignment, MediaRef, WarpPath
+    from studio.io.native import read_session_file, write_session_file
+
+    a = np.arange(0, 3600, 0.01)
+    path = WarpPath(np.column_stack([a, a * 0.999 + 0.5]), "cam.mp4", "mic.wav")
+    s = Session(
+        [IntervalTier("words", [Interval(0, 1, "a")])],
+        [MediaRef(str(tmp_path / "mic.wav"), warp=WarpPath([[0, 0], [3600, 3601.2]], "drift", "mic.wav"))],
+        alignments=[Alignment("mic at cam", path, method="dtw", attrs={"kind": "streams"})],
+    )
+    f = tmp_path / "s.studio"
+    write_session_file(s, f)
+    assert len(f.read_text().splitlines()) < 80
+    back = read_session_file(f)
+    assert back.alignments["mic at cam"].warp == path and back.media[0].warp == s.media[0].warp
