@@ -381,7 +381,8 @@ def add_parser(sub: Any) -> None:
         "loudness.",
         epilog="examples:\n  studio sync camera.mp4 recorder.wav\n  studio sync --json a.wav b.wav\n"
         "  studio sync --method av interview.mp4 lavalier.wav\n"
-        "  studio sync a.wav b.wav --warp warp.csv          (tb, ta) pairs every second",
+        "  studio sync a.wav b.wav --warp warp.csv          (tb, ta) pairs every second\n"
+        "  studio sync cam.mp4 mic.wav --session take.studio  B placed (and drift-corrected) in a session",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("a", metavar="A", help="the reference recording")
@@ -391,6 +392,12 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--no-drift", action="store_true", help="estimate the offset only")
     p.add_argument("--json", action="store_true", help='print {"offset": s, "drift_ppm": x, "confidence": c}')
     p.add_argument("--warp", metavar="OUT.csv", help="write B->A time pairs (t_b,t_a) every second")
+    p.add_argument(
+        "--session",
+        metavar="S.studio",
+        help="put A and B in this session file (created, or updated in place with a backup): B gets the "
+        "offset and, when drift was measured, a drift-correcting warp, so they play in sync in the window",
+    )
     p.set_defaults(func=run_cli)
 
 
@@ -431,4 +438,38 @@ def run_cli(args: Any) -> int:
         ta = result.map_time(tb)
         rows = "".join(f"{x:.6f},{y:.6f}\n" for x, y in zip(tb, ta))
         atomic_write_text(args.warp, "t_b,t_a\n" + rows)
+    if args.session:
+        where = apply_to_session(args.session, args.a, args.b, result)
+        print(f"session     {args.session}: {where}")
     return 0
+
+
+def apply_to_session(session_path: Any, a: Any, b: Any, result: SyncResult) -> str:
+    """Place B on A's time line in the session file `session_path` (created when missing): B's offset
+    is A's plus the result's, and a measured drift becomes B's warp (`drift_warp`). Media already in
+    the session (same file) keep their entries; the file is written atomically with a backup."""
+    from pathlib import Path
+
+    from studio.core.session import MediaRef, Session
+    from studio.io.native import read_session_file, write_session_file
+    from studio.media.probe import VIDEO_SUFFIXES
+
+    sp = Path(session_path)
+    session = read_session_file(sp) if sp.exists() else Session()
+
+    def ref(path: Any) -> MediaRef:
+        target = Path(path).resolve()
+        for m in session.media:
+            if Path(m.path).resolve() == target:
+                return m
+        kind = "video" if Path(path).suffix.lower() in VIDEO_SUFFIXES else "audio"
+        m = MediaRef(str(target), kind=kind)
+        session.media.append(m)
+        return m
+
+    ma, mb = ref(a), ref(b)
+    mb.offset = ma.offset + result.offset
+    mb.warp = drift_warp(result.drift_ppm, name=mb.name) if result.drift_ppm else None
+    write_session_file(session, sp)
+    drift = f", drift {result.drift_ppm:+.1f} ppm corrected" if result.drift_ppm else ""
+    return f"{mb.name} at offset {mb.offset:+.3f} s{drift}"

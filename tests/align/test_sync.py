@@ -242,3 +242,38 @@ def test_playback_warp_smooths_a_frame_level_time_map():
     b2[1000:] += 3.0
     r2 = np.diff(playback_warp(WarpPath(np.c_[a, b2])).pairs, axis=0)
     assert (r2[:, 1] / r2[:, 0]).max() <= 1.25 + 1e-9
+
+
+def test_cli_session_places_and_drift_corrects_b(shared_data: Path, tmp_path: Path, capsys):
+    """`studio sync A B --session S.studio`: a session where B plays in sync with A (offset and drift
+    warp), created or updated in place; the window opens it as is."""
+    from studio.io.native import read_session_file
+
+    parts = [sf.read(f, dtype="float32")[0] for f in sorted((shared_data / "ami").glob("*.wav"))]
+    x = np.concatenate([p if p.ndim == 1 else p.mean(1) for p in parts])[: 90 * RATE]
+    a, b = tmp_path / "room.wav", tmp_path / "lapel.wav"
+    sf.write(a, x, RATE)
+    sf.write(b, shifted(soxr.resample(x, RATE, RATE * (1 - 300e-6)), -0.8), RATE)  # 300 ppm slow, 0.8 s early
+    out = tmp_path / "take.studio"
+    assert main(["sync", str(a), str(b), "--session", str(out)]) == 0
+    said = capsys.readouterr().out.splitlines()[-1]
+    assert said.startswith(f"session     {out}: lapel.wav at offset +0.") and said.endswith("ppm corrected")
+    s = read_session_file(out)
+    ma, mb = s.media
+    assert (ma.name, ma.offset, ma.warp) == ("room.wav", 0.0, None)
+    assert mb.offset == pytest.approx(0.8, abs=0.01) and mb.warp is not None
+    # 60 s into A (session time 60) B plays what it recorded then: (60 - 0.8) * (1 - 300 ppm) of its own time
+    assert float(mb.to_media_time(60.0)) == pytest.approx((60 - 0.8) * (1 - 300e-6), abs=0.005)
+    # updated in place: A moved in the session, B follows it; the old file is kept as a backup
+    from studio.core import SetMediaOffset
+    from studio.io.native import write_session_file
+
+    s.undo_stack.push(SetMediaOffset("room.wav", 5.0))
+    write_session_file(s, out)
+    assert main(["sync", str(a), str(b), "--session", str(out), "--no-drift"]) == 0
+    s2 = read_session_file(out)
+    # (offset only: the whole overlap's best single lag, 13 ms from the start's)
+    assert (
+        len(s2.media) == 2 and s2.media[1].offset == pytest.approx(5.8, abs=0.03) and s2.media[1].warp is None
+    )
+    assert out.with_name("take.studio.bak").exists()
