@@ -20,6 +20,13 @@ Why it is built this way:
   segment is reused when the old path already passes through both its end points and no pin the
   old path was computed with lies inside it: by DTW's optimal substructure the old sub-path is then
   still the optimum of that segment, so reuse gives exactly what a full anchored re-run would.
+* **Stored alignments are views too.** A session alignment (`studio.core.session.Alignment`) keeps
+  its warp as (A time, B time) pairs at 10 ms frames; `stream_view_task` and
+  `transcript_view_task` rebuild the features of both sides and turn the pairs into a frame path
+  (`warp_to_path`), and `path_to_warp_pairs` turns an edited path back into pairs. Frame i of a
+  10 ms feature sequence is centred at ``i * hop`` (librosa's centred frames, and the times the
+  aligners store), so these views start half a frame before 0 (``a_start = -hop / 2``) and a path
+  cell's centre is exactly the stored time: pairs -> path -> pairs is lossless.
 * **CTC views use the same API.** A posterior matrix (T frames x S target tokens) with the forced
   path (token per frame) is an image plus a path; the B axis then counts tokens (``b_labels``).
 """
@@ -44,6 +51,11 @@ __all__ = [
     "ctc_view",
     "realign_with_pins",
     "realign_with_pins_task",
+    "path_to_warp_pairs",
+    "stream_view_task",
+    "transcript_view_task",
+    "warp_to_path",
+    "words_in_segments",
 ]
 
 #: longest side of the displayed image, in cells
@@ -415,3 +427,114 @@ def realign_with_pins_task(
 def realign_with_pins(X: Any, Y: Any, path: Any, pins: Any, **kw: Any) -> RealignResult:
     """`realign_with_pins_task` run here."""
     return run(realign_with_pins_task(X, Y, path, pins, **kw))
+
+
+# --- stored alignments (session warps) as views ----------------------------------------------------
+def warp_to_path(pairs: Any, hop: float, n: int, m: int) -> np.ndarray:
+    """(A time, B time) warp pairs as a monotone (K, 2) frame path inside the n x m grid (frame i
+    centred at ``i * hop``; fractional B frames are rounded, repeated cells dropped)."""
+    p = np.asarray(pairs, dtype=np.float64).reshape(-1, 2)
+    i = np.clip(np.rint(p[:, 0] / hop), 0, n - 1).astype(np.int64)
+    j = np.clip(np.rint(p[:, 1] / hop), 0, m - 1).astype(np.int64)
+    f = np.stack([np.maximum.accumulate(i), np.maximum.accumulate(j)], axis=1)
+    keep = np.ones(len(f), bool)
+    keep[1:] = np.any(np.diff(f, axis=0) != 0, axis=1)
+    return f[keep]
+
+
+def path_to_warp_pairs(path: Any, hop: float) -> np.ndarray:
+    """A frame path as (A time, B time) pairs (the inverse of `warp_to_path` on a path)."""
+    return np.asarray(path, dtype=np.float64) * hop
+
+
+def _audio(path: Any) -> np.ndarray:
+    from .streams import _load
+
+    return _load(path)
+
+
+def stream_view_task(
+    a: Any, b: Any, pairs: Any, *, hop: float = 0.01, label_a: str = "A", label_b: str = "B"
+) -> Task[AlignmentView]:
+    """The view of a stored stream alignment: log-mel features of recordings `a` and `b` (paths or
+    `AudioSource`s, as `studio.align.streams` computes them), the cosine cost image (never the full
+    matrix) and the stored warp `pairs` (A's own time -> B's own time) as the path."""
+    from .tts_dtw import features_for_alignment
+
+    yield Progress(0.0, "reading the recordings")
+    xa, xb = _audio(a), _audio(b)
+    yield Progress(0.2, "features")
+    X = features_for_alignment(xa, 16000, "logmel")
+    Y = features_for_alignment(xb, 16000, "logmel")
+    path = warp_to_path(pairs, hop, len(X), len(Y))
+    return (
+        yield from scaled(
+            cost_view_task(X, Y, hx=hop, hy=hop, path=path, metric="cosine", a_start=-hop / 2,
+                           b_start=-hop / 2, label_a=label_a, label_b=label_b),
+            0.3, 1.0,
+        )
+    )  # fmt: skip
+
+
+def _path_from_knots(rec: np.ndarray, syn: np.ndarray, n: int, m: int, hop: float) -> np.ndarray:
+    """One cell per A (recording) frame: B = the piecewise-linear map through the (rec, syn) knots."""
+    ks = [(0.0, 0.0)]
+    for r, s in zip(rec, syn):
+        if r > ks[-1][0] and s > ks[-1][1] and r < (n - 1) * hop and s < (m - 1) * hop:
+            ks.append((float(r), float(s)))
+    ks.append(((n - 1) * hop, (m - 1) * hop))
+    k = np.asarray(ks)
+    t = np.arange(n) * hop
+    return warp_to_path(np.column_stack([t, np.interp(t, k[:, 0], k[:, 1])]), hop, n, m)
+
+
+def transcript_view_task(
+    audio: Any, words: list[list[str]], *, pairs: Any = None, times: Any = None, voice: str = "en",
+    hop: float = 0.01, label_a: str = "recording", label_b: str = "espeak (transcript)",
+) -> Task[tuple[AlignmentView, list[tuple[float, float]]]]:  # fmt: skip
+    """The view of a transcript tier against its recording: `words` holds each annotation's spoken
+    parts (non-empty lists), synthesized with espeak-ng (`studio.align.tts_dtw`); A is the recording,
+    B the synthetic speech. The path is the stored warp `pairs` (recording time -> synthetic time)
+    or, for a first look, the tier's own `times` ((start, end) per word, the recording's own time)
+    mapped onto the synthetic word spans. Returns the view and each word's synthetic (start, end)."""
+    from .tts_dtw import _synthesize, features_for_alignment
+
+    if pairs is None and times is None:
+        raise ValueError("give the stored warp pairs or the words' times")
+    yield Progress(0.0, "synthesizing the transcript")
+    # one "line" per annotation, so each annotation's parts are contiguous spans
+    syn, sr, spans, _ = _synthesize(words, voice, 0.05, 0.05)
+    per_word, k = [], 0
+    for parts in words:
+        per_word.append((spans[k][0], spans[k + len(parts) - 1][1]))
+        k += len(parts)
+    yield Progress(0.2, "reading the recording")
+    x = _audio(audio)
+    X = features_for_alignment(x, 16000, "logmel")
+    Y = features_for_alignment(syn, sr, "logmel")
+    n, m = len(X), len(Y)
+    if pairs is not None:
+        path = warp_to_path(pairs, hop, n, m)
+    else:
+        t = np.asarray(times, dtype=np.float64).reshape(-1)
+        s = np.asarray(per_word, dtype=np.float64).reshape(-1)
+        path = _path_from_knots(t, s, n, m, hop)
+    view = yield from scaled(
+        cost_view_task(X, Y, hx=hop, hy=hop, path=path, metric="cosine", a_start=-hop / 2,
+                       b_start=-hop / 2, label_a=label_a, label_b=label_b),
+        0.4, 1.0,
+    )  # fmt: skip
+    return view, per_word
+
+
+def words_in_segments(spans: Any, segments: Any, recomputed: Any, hop: float) -> list[int]:
+    """Indices of the B spans ((start, end) seconds) that overlap a re-solved segment
+    ((i0, j0, i1, j1) frames, B = j): the words a re-alignment between pins can move."""
+    out = []
+    for k, (s, e) in enumerate(spans):
+        for q in recomputed:
+            _, j0, _, j1 = segments[q]
+            if s <= (j1 + 0.5) * hop and e >= (j0 - 0.5) * hop:
+                out.append(k)
+                break
+    return out

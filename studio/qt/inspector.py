@@ -18,12 +18,12 @@ and lets QPainter scale the visible part; the path is a polyline decimated to th
 Long work (building the view, re-aligning) is never done here: `realign_task` hands the window a
 `studio.tasks` generator to run in its `JobRunner`, and `apply_realign` applies the result.
 
-Undo. The editable state is `InspectorState` (pins, path, the pins the path was computed with).
-The window wraps a change as a command: take ``before = insp.state()`` when `pins_changed` fires
-or before `apply_realign`, ``after = insp.state()`` afterwards, and push a command whose undo is
-``insp.restore(before)`` and redo ``insp.restore(after)``. ``restore`` emits `pins_changed` and
-`path_changed` but never pushes anything itself; `edit_started` fires before a user edit so the
-window can take ``before`` then.
+Undo. The inspector keeps no history of its own: it is a view of a stored session alignment
+(`studio.core.session.Alignment`). A user edit of the pins emits `pins_edited` and a re-alignment's
+result comes back to the window, which stores either as one `SetAlignment` on the session's undo
+stack (so it is journaled and Ctrl+Z undoes it like any other edit); when the stored alignment
+changes (that push, an undo, a redo) the window puts its pins and path back with `restore`.
+`restore` and `set_pins` emit `pins_changed` and `path_changed` but never `pins_edited`.
 """
 
 from __future__ import annotations
@@ -67,8 +67,9 @@ _DRAG = 4.0  # px of movement before a press becomes a drag
 
 @dataclass(frozen=True)
 class InspectorState:
-    """What an undo step restores: the pins (A, B seconds), the path (frames), and the pins the
-    path was computed through (so re-alignment knows which segments it can reuse)."""
+    """What the stored alignment holds for the inspector: the pins (A, B seconds), the path
+    (frames), and the pins the path was computed through (so re-alignment knows which segments it
+    can reuse)."""
 
     pins: tuple[tuple[float, float], ...]
     path: np.ndarray
@@ -102,8 +103,8 @@ class AlignmentInspector(QWidget):
     path_changed = Signal()
     #: the pointer moved over the plot: (A, B) of the cell under it
     hovered = Signal(float, float)
-    #: a user edit of the pins is about to happen (take an undo snapshot now)
-    edit_started = Signal()
+    #: the user edited the pins (add, finished drag, delete): the list of (A, B) seconds
+    pins_edited = Signal(list)
     #: the user asked to re-align (R): the window runs `realign_task()` in its job runner
     realign_requested = Signal()
 
@@ -179,11 +180,19 @@ class AlignmentInspector(QWidget):
         return InspectorState(tuple(self._pins), self.view.path.copy(), self._aligned_pins)
 
     def restore(self, state: InspectorState) -> None:
-        """Put back a snapshot from `state` (for undo/redo)."""
+        """Show `state` (the stored alignment's, after a change, an undo or a redo)."""
         self._pins = list(state.pins)
         self.selected_pin = None
         self.set_path(state.path.copy(), state.aligned_pins)
         self.pins_changed.emit(self.pins)
+
+    def clear(self, message: str = "") -> None:
+        """Show nothing (the alignment was removed, or another session was opened)."""
+        self.view, self._qimage = None, None
+        self._pins, self._aligned_pins, self.selected_pin = [], (), None
+        self.cursor_a = self.cursor_b = self.hover = None
+        self.message = message
+        self.update()
 
     # -- re-alignment -----------------------------------------------------------------------------
     def realign_task(self) -> Task[RealignResult]:
@@ -284,7 +293,9 @@ class AlignmentInspector(QWidget):
             p.fillRect(self.rect(), COLORS["background"])
             if self.view is None:
                 p.setPen(COLORS["dim"])
-                p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "No alignment to inspect")
+                p.drawText(
+                    self.rect(), Qt.AlignmentFlag.AlignCenter, self.message or "No alignment to inspect"
+                )
                 return
             r = self.plot_rect()
             self._paint_image(p, r)
@@ -554,18 +565,18 @@ class AlignmentInspector(QWidget):
             self.message = "a pin must keep the order of the other pins on both axes"
             self.update()
             return False
-        self.edit_started.emit()
         self._pins = sorted([*self._pins, (a, b)])
         self.selected_pin = self._pins.index((a, b))
         self.pins_changed.emit(self.pins)
+        self.pins_edited.emit(self.pins)
         self.update()
         return True
 
     def remove_pin(self, k: int) -> None:
-        self.edit_started.emit()
         del self._pins[k]
         self.selected_pin = None
         self.pins_changed.emit(self.pins)
+        self.pins_edited.emit(self.pins)
         self.update()
 
     def _fits(self, a: float, b: float, skip: int | None) -> bool:
@@ -603,9 +614,7 @@ class AlignmentInspector(QWidget):
             if (pos - pr["pos"]).manhattanLength() >= _DRAG:
                 pr["moved"] = True
             if pr["kind"] == "pin" and pr["moved"]:
-                if not pr.get("started"):
-                    pr["started"] = True
-                    self.edit_started.emit()  # before the first change: the window snapshots here
+                pr["started"] = True
                 a, b = self.cell_at(pos.x(), pos.y())
                 if self._fits(a, b, pr["pin"]):
                     self._pins[pr["pin"]] = (a, b)
@@ -634,6 +643,7 @@ class AlignmentInspector(QWidget):
                 self.selected_pin = self._pins.index(moved)
                 if moved != pr["orig"]:
                     self.pins_changed.emit(self.pins)
+                    self.pins_edited.emit(self.pins)
         elif not pr["moved"] and self._in_plot(pos):
             a, b = self.cell_at(pos.x(), pos.y())
             if pr["shift"] or self.pin_mode:

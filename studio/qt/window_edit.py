@@ -149,17 +149,11 @@ class EditMixin:
 
     # -- undo -----------------------------------------------------------------------------------
     def act_undo(self: MainWindow) -> None:
-        if self.inspector_has_focus() and self.inspector_step(undo=True):
-            self.show_status("undone in the alignment inspector")
-            return
         cmd = self.session.undo_stack.undo()
         if cmd is not None:
             self.show_status(f"undone: {cmd.text}")
 
     def act_redo(self: MainWindow) -> None:
-        if self.inspector_has_focus() and self.inspector_step(undo=False):
-            self.show_status("redone in the alignment inspector")
-            return
         cmd = self.session.undo_stack.redo()
         if cmd is not None:
             self.show_status(f"redone: {cmd.text}")

@@ -1,76 +1,203 @@
-"""The window's Align ▸ Inspect alignment: the alignment inspector dock and its edits.
+"""The window's Align ▸ Inspect alignment: the alignment inspector dock, a view of a stored alignment.
 
-A mixin of `MainWindow`. Building the view and re-aligning between pins run on the device worker.
+A mixin of `MainWindow`. What the dock shows is always one of the session's stored alignments
+(`session.alignments`): the time map of two recordings ("Align two recordings" stores it, kind
+"streams") or a transcript tier against its recording (kind "transcript": stored when the
+inspector first opens it, its warp built from the tier's word times). A combo at the top picks
+which. Building the view (features of both sides, the cost image) and re-aligning between pins run
+on the device worker.
+
+Every edit is a session command, so it is on the one undo stack and in the autosave journal:
+adding, moving or removing a pin stores the pins in the alignment's attrs (`SetAlignment`, warp
+unchanged); "Re-align between pins" stores the new warp and its pins (`SetAlignment`) and, for a
+transcript, moves the word boundaries the re-solved segments changed (`MoveBoundary`, linked), all in
+one undo step. The dock listens to `session.alignment_changed` and shows the stored pins and path
+again, so undo and redo move the inspector too.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDockWidget
+import numpy as np
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QComboBox, QDockWidget, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from ..core.tiers import IntervalTier
+from ..core.commands import MoveBoundary, SetAlignment
+from ..core.session import Alignment, WarpPath
+from ..core.tiers import CurveTier, IntervalTier
 
 if TYPE_CHECKING:
+    from ..core.session import MediaRef, Session
     from .main_window import MainWindow
+
+HOP = 0.01
+_PLAY = 0.6  # seconds heard on each side of a click
+_EPS = 0.005  # the least gap kept between moved word boundaries (s)
+
+
+def spoken_parts(label: str) -> list[str]:
+    """The espeak words of an annotation's label (what the aligners synthesize)."""
+    from ..align.text import tokenize
+
+    return [p for ln in tokenize(label).lines for w in ln.words if w.spoken for p in w.parts]
 
 
 class InspectMixin:
-    """Align ▸ Inspect alignment: the transcript's synthetic speech against the recording."""
+    """Align ▸ Inspect alignment (see the module doc)."""
 
+    # -- choosing what to show ------------------------------------------------------------------
     def act_inspect_alignment(self: MainWindow) -> None:
-        from ..align.inspect import cost_view_task
-
-        tier = self.current_tier()
-        if not isinstance(tier, IntervalTier) or not any(a.label.strip() for a in tier):
-            tier = next(
-                (
-                    t
-                    for t in self.session.tiers
-                    if isinstance(t, IntervalTier) and any(a.label.strip() for a in t)
-                ),
-                None,
-            )
-        media = [m for m in self.session.media if m.kind in ("audio", "video")]
-        if tier is None or not media:
-            self.show_status("inspecting needs a recording and a tier with the transcript")
+        self._inspector()
+        key = self._suggested_inspect_key()
+        if key is None:
+            self.show_status("inspecting needs two aligned recordings, or a recording and a transcript tier")
             return
-        path, offset = media[0].path, media[0].offset
-        lines = [a.label for a in tier if a.label.strip()]
+        self._refresh_inspect_choices(key)
+        self.inspector_dock.show()
+        self.inspector_dock.raise_()
+        self._load_inspect(key)
 
-        def task() -> Any:
-            from ..align.text import tokenize
-            from ..align.tts_dtw import _synthesize, features_for_alignment
-            from ..media.audio import open_audio
+    def _suggested_inspect_key(self: MainWindow) -> str | None:
+        s = self.session
+        cur = self.current_tier()
+        if isinstance(cur, CurveTier) and cur.name in s.alignments:  # the time map's curve tier
+            return f"alignment:{cur.name}"
+        streams = [n for n, a in s.alignments.items() if a.attrs.get("kind") == "streams"]
+        if streams:  # the latest time map of two recordings; the combo offers the others
+            return f"alignment:{streams[-1]}"
+        tier = self._transcript_tier()
+        if tier is None:
+            return None
+        stored = self._stored_transcript(tier.name)
+        return f"alignment:{stored}" if stored else f"tier:{tier.name}"
 
-            with open_audio(path) as a:
-                x = a.resampled(16000, mono=True).load().reshape(-1)
-            spoken = [
-                [p for w in ln.words if w.spoken for p in w.parts] for ln in tokenize("\n".join(lines)).lines
-            ]
-            syn, sr, _, _ = _synthesize([s for s in spoken if s], "en", 0.05, 0.3)
-            X = features_for_alignment(x, 16000, "logmel")
-            Y = features_for_alignment(syn, sr, "logmel")
-            return (
-                yield from cost_view_task(
-                    X,
-                    Y,
-                    hx=0.01,
-                    hy=0.01,
-                    metric="cosine",
-                    label_a="recording",
-                    label_b="espeak (transcript)",
-                )
+    def _transcript_tier(self: MainWindow) -> IntervalTier | None:
+        if not any(m.kind in ("audio", "video") for m in self.session.media):
+            return None
+        cur = self.current_tier()
+        if isinstance(cur, IntervalTier) and any(a.label.strip() for a in cur):
+            return cur
+        tiers = [t for t in self.session.interval_tiers() if any(a.label.strip() for a in t)]
+        return next((t for t in tiers if t.name.startswith("words")), tiers[0] if tiers else None)
+
+    def _stored_transcript(self: MainWindow, tier: str) -> str | None:
+        return next(
+            (
+                n
+                for n, a in self.session.alignments.items()
+                if a.attrs.get("kind") == "transcript" and a.attrs.get("tier") == tier
+            ),
+            None,
+        )
+
+    @staticmethod
+    def _tier_words(tier: IntervalTier) -> list[tuple[str, list[str]]]:
+        """(annotation id, espeak words) of the tier's spoken annotations, in time order."""
+        out = []
+        for a in tier:
+            parts = spoken_parts(a.label) if a.label.strip() else []
+            if parts:
+                out.append((a.id, parts))
+        return out
+
+    def _refresh_inspect_choices(self: MainWindow, key: str | None = None) -> None:
+        combo = self.inspector_choice
+        key = key or combo.currentData()
+        combo.blockSignals(True)
+        combo.clear()
+        for name, al in self.session.alignments.items():
+            kind = al.attrs.get("kind")
+            if kind in ("streams", "transcript"):
+                what = "two recordings" if kind == "streams" else "transcript ↔ recording"
+                combo.addItem(f"{name}   ({what})", f"alignment:{name}")
+        tier = self._transcript_tier()
+        if tier is not None and self._stored_transcript(tier.name) is None:
+            combo.addItem(
+                f"{tier.name} ↔ recording   (transcript tier, not inspected yet)", f"tier:{tier.name}"
             )
+        if key is not None and combo.findData(key) < 0 and key.startswith("tier:"):
+            combo.addItem(f"{key[5:]} ↔ recording   (transcript tier)", key)
+        combo.setCurrentIndex(max(combo.findData(key), 0) if key is not None else 0)
+        combo.blockSignals(False)
 
-        def done(view: Any) -> None:
-            insp = self._inspector()
-            insp.set_view(view)
-            self._inspect_offset = offset
-            self.inspector_dock.show()
-            self.inspector_dock.raise_()
+    def _on_inspect_choice(self: MainWindow, _index: int) -> None:
+        key = self.inspector_choice.currentData()
+        if key:
+            self._load_inspect(key)
 
+    # -- building the view ----------------------------------------------------------------------
+    def _media_named(self: MainWindow, name: str) -> MediaRef | None:
+        return next((m for m in self.session.media if m.name == name), None)
+
+    def _load_inspect(self: MainWindow, key: str) -> None:
+        from ..align.inspect import stream_view_task, transcript_view_task
+
+        s = self.session
+        kind, _, name = key.partition(":")
+        al = s.alignments.get(name) if kind == "alignment" else None
+        if kind == "alignment" and al is None:
+            self.inspector.clear(f"no alignment named {name!r}")
+            return
+        if al is not None and al.attrs.get("kind") == "streams":
+            ma, mb = (
+                self._media_named(al.attrs.get("a", al.warp.source)),
+                self._media_named(al.attrs.get("b", al.warp.target)),
+            )
+            if ma is None or mb is None:
+                self.inspector.clear(f"{name}: its recordings are no longer in the session")
+                return
+            ctx = {"key": key, "name": name, "kind": "streams", "a": ma.name, "b": mb.name,
+                   "hop": float(al.attrs.get("hop", HOP))}  # fmt: skip
+            task = stream_view_task(
+                ma.path, mb.path, al.warp.pairs, hop=ctx["hop"], label_a=ma.name, label_b=mb.name
+            )
+        else:
+            tier_name = al.attrs.get("tier") if al is not None else name
+            media_name = al.attrs.get("media") if al is not None else None
+            tier = s.tier(tier_name) if s.has_tier(tier_name) else None
+            media = self._media_named(media_name) if media_name else next(
+                (m for m in s.media if m.kind in ("audio", "video")), None
+            )  # fmt: skip
+            words = self._tier_words(tier) if isinstance(tier, IntervalTier) else []
+            if media is None or not words:
+                self.inspector.clear("inspecting needs a recording and a tier with the transcript")
+                return
+            ids = [i for i, _ in words]
+            times = [(float(media.to_media_time(tier.get(i).start)), float(media.to_media_time(tier.get(i).end)))
+                     for i in ids]  # fmt: skip
+            ctx = {"key": key, "name": name if al is not None else f"{tier_name} ↔ {media.name}",
+                   "kind": "transcript", "a": media.name, "tier": tier_name, "ids": ids, "hop": HOP}  # fmt: skip
+            task = transcript_view_task(
+                media.path, [p for _, p in words], pairs=None if al is None else al.warp.pairs,
+                times=times, hop=HOP, label_a=media.name, label_b=f"espeak ({tier_name})",
+            )  # fmt: skip
+
+        def done(result: Any) -> None:
+            if self.session is not s:
+                return
+            view, spans = result if ctx["kind"] == "transcript" else (result, None)
+            ctx["spans"] = spans
+            self._insp_ctx = ctx
+            self.inspector.message = ""
+            self.inspector.set_view(view)
+            if al is None:  # first look at this tier: store it, so its edits have something to change
+                stored = Alignment(
+                    ctx["name"], WarpPath(view.path * ctx["hop"], ctx["a"], f"espeak ({ctx['tier']})"),
+                    method="inspector",
+                    attrs={"kind": "transcript", "tier": ctx["tier"], "media": ctx["a"], "hop": ctx["hop"],
+                           "pins": [], "aligned_pins": []},
+                )  # fmt: skip
+                cmd = SetAlignment(stored.name, stored)
+                cmd.text = f"Inspect {ctx['tier']} against {ctx['a']}"
+                s.undo_stack.push(cmd)
+                ctx["key"] = f"alignment:{stored.name}"
+                self._refresh_inspect_choices(ctx["key"])
+            self._restore_inspector()
+
+        self._insp_ctx = None
+        self.inspector.clear("building the view…")
         self.inspect_job = self.device_worker.submit(
             task,
             name="Inspect alignment",
@@ -79,81 +206,226 @@ class InspectMixin:
             on_error=lambda m, d: self.dialogs.error("Inspecting failed", m, d),
         )
 
+    # -- the dock -------------------------------------------------------------------------------
     def _inspector(self: MainWindow) -> Any:
         if getattr(self, "inspector", None) is None:
             from .inspector import AlignmentInspector
 
             self.inspector = AlignmentInspector()
+            self._insp_ctx: dict[str, Any] | None = None
+            self._insp_session: Session | None = None
+            panel = QWidget()
+            bar = QHBoxLayout()
+            bar.setContentsMargins(6, 4, 6, 0)
+            bar.addWidget(QLabel("Alignment:"))
+            self.inspector_choice = QComboBox()
+            self.inspector_choice.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+            self.inspector_choice.currentIndexChanged.connect(self._on_inspect_choice)
+            bar.addWidget(self.inspector_choice, 1)
+            self.inspector_realign_button = QPushButton("Re-align between pins")
+            self.inspector_realign_button.setToolTip("Solve the alignment again between the pins (R)")
+            self.inspector_realign_button.clicked.connect(self._inspector_realign)
+            bar.addWidget(self.inspector_realign_button)
+            lay = QVBoxLayout(panel)
+            lay.setContentsMargins(0, 0, 0, 0)
+            lay.setSpacing(2)
+            lay.addLayout(bar)
+            lay.addWidget(self.inspector, 1)
             self.inspector_dock = QDockWidget("Alignment inspector", self)
             self.inspector_dock.setObjectName("InspectorDock")
-            self.inspector_dock.setWidget(self.inspector)
+            self.inspector_dock.setWidget(panel)
             self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.inspector_dock)
-            self.inspector.play_requested.connect(
-                lambda a, _b: self.play_range(a + self._inspect_offset, a + self._inspect_offset + 0.6)
-            )
-            self.view.playhead_changed.connect(
-                lambda t: (
-                    self.inspector.set_cursor_a(t - self._inspect_offset)
-                    if self.inspector_dock.isVisible()
-                    else None
-                )
-            )
+            self._insp_play_b = QTimer(self)
+            self._insp_play_b.setSingleShot(True)
+            self._insp_play_b.timeout.connect(self._inspector_play_b)
+            self.inspector.play_requested.connect(self._inspector_play)
             self.inspector.realign_requested.connect(self._inspector_realign)
-            # the inspector's own undo: (before, after) snapshots of its pins and path; Ctrl+Z while
-            # it has the focus undoes there (act_undo), not in the session
-            self.inspector_undo: list[list[Any]] = []
-            self.inspector_redo: list[list[Any]] = []
-            self._insp_pending: Any = None
-            self.inspector.edit_started.connect(self._inspector_edit_started)
-            self.inspector.pins_changed.connect(self._inspector_pins_changed)
+            self.inspector.pins_edited.connect(self._inspector_pins_edited)
+            self.view.playhead_changed.connect(self._inspector_follow)
+            self.session_changed.connect(lambda _s: self._inspect_bind())
+            self._inspect_bind()
         return self.inspector
 
-    def _inspector_edit_started(self: MainWindow) -> None:
-        if self._insp_pending is None:
-            self._insp_pending = self.inspector.state()
+    def _inspect_bind(self: MainWindow) -> None:
+        """Listen to the current session's alignments (and no longer to the previous one's)."""
+        old = self._insp_session
+        if old is self.session:
+            return
+        if old is not None:
+            old.alignment_changed.disconnect(self._inspect_alignment_changed)
+            self._insp_ctx = None
+            self.inspector.clear()
+        self._insp_session = self.session
+        self.session.alignment_changed.connect(self._inspect_alignment_changed)
+        self._refresh_inspect_choices()
 
-    def _inspector_pins_changed(self: MainWindow, _pins: Any) -> None:
-        if self._insp_pending is not None:
-            self.inspector_undo.append([self._insp_pending, None])  # "after" is taken when undone
-            self.inspector_redo.clear()
-            self._insp_pending = None
-            self._update_undo()
+    def _inspect_alignment_changed(self: MainWindow, _session: Any, name: str) -> None:
+        ctx = self._insp_ctx
+        self._refresh_inspect_choices(ctx["key"] if ctx else None)
+        if ctx is not None and name == ctx["name"]:
+            self._restore_inspector()
 
-    def inspector_has_focus(self: MainWindow) -> bool:
-        insp = getattr(self, "inspector", None)
-        return insp is not None and self.inspector_dock.isVisible() and insp.hasFocus()
+    def _restore_inspector(self: MainWindow) -> None:
+        """Show the stored alignment's pins and path (after an edit, an undo or a redo)."""
+        from ..align.inspect import warp_to_path
+        from .inspector import InspectorState
 
-    def inspector_step(self: MainWindow, undo: bool) -> bool:
-        """Undo (or redo) the inspector's last pin edit or re-alignment; False if there is none."""
-        src, dst = (
-            (self.inspector_undo, self.inspector_redo) if undo else (self.inspector_redo, self.inspector_undo)
-        )
-        if not src:
-            return False
-        before, after = src.pop()
-        now = self.inspector.state()
-        if undo:
-            self.inspector.restore(before)
-            dst.append([before, after or now])
-        else:
-            self.inspector.restore(after)
-            dst.append([before, after])
-        self._update_undo()
-        return True
+        ctx, insp = self._insp_ctx, self.inspector
+        assert ctx is not None
+        al = self.session.alignments.get(ctx["name"])
+        if al is None:
+            insp.clear(f"{ctx['name']} is no longer stored (undone); redo brings it back")
+            return
+        if insp.view is None:  # cleared by an undo, back by a redo: build the view again
+            self._load_inspect(ctx["key"])
+            return
+        v = insp.view
+        path = warp_to_path(al.warp.pairs, ctx["hop"], v.n, v.m)
+
+        def pins(key: str) -> tuple[tuple[float, float], ...]:
+            return tuple((float(a), float(b)) for a, b in al.attrs.get(key, []))
+
+        if pins("pins") != tuple(insp.pins) or not np.array_equal(path, v.path):
+            insp.restore(InspectorState(pins("pins"), path, pins("aligned_pins")))
+
+    # -- playing and the linked cursor ----------------------------------------------------------
+    def _inspector_play(self: MainWindow, a: float, b: float) -> None:
+        ctx = self._insp_ctx
+        ma = self._media_named(ctx["a"]) if ctx else None
+        if ma is None:
+            return
+        t = float(ma.to_session_time(a))
+        self.play_range(t, t + _PLAY)
+        self._insp_pending_b = None
+        if ctx["kind"] == "streams":  # then B where it matches
+            mb = self._media_named(ctx["b"])
+            if mb is not None:
+                self._insp_pending_b = float(mb.to_session_time(b))
+                self._insp_play_b.start(int((_PLAY + 0.1) * 1000))
+
+    def _inspector_play_b(self: MainWindow) -> None:
+        tb = getattr(self, "_insp_pending_b", None)
+        if tb is not None:
+            self.play_range(tb, tb + _PLAY)
+
+    def _inspector_follow(self: MainWindow, t: float) -> None:
+        ctx = self._insp_ctx
+        if ctx is None or self.inspector.view is None or not self.inspector_dock.isVisible():
+            return
+        ma = self._media_named(ctx["a"])
+        if ma is not None:
+            self.inspector.set_cursor_a(float(ma.to_media_time(t)))
+
+    # -- edits as session commands --------------------------------------------------------------
+    def _inspector_pins_edited(self: MainWindow, pins: list) -> None:
+        ctx = self._insp_ctx
+        al = self.session.alignments.get(ctx["name"]) if ctx else None
+        if al is None:
+            return
+        new = dataclasses.replace(al, attrs={**al.attrs, "pins": [[float(a), float(b)] for a, b in pins]})
+        cmd = SetAlignment(al.name, new)
+        cmd.text = f"Pins of {al.name}"
+        self.session.undo_stack.push(cmd)
 
     def _inspector_realign(self: MainWindow) -> None:
-        before = self.inspector.state()
+        ctx, insp = self._insp_ctx, self.inspector
+        al = self.session.alignments.get(ctx["name"]) if ctx else None
+        if al is None or insp.view is None:
+            self.show_status("nothing to re-align: inspect an alignment first")
+            return
+        s = self.session
 
         def done(result: Any) -> None:
-            self.inspector.apply_realign(result)
-            self.inspector_undo.append([before, self.inspector.state()])
-            self.inspector_redo.clear()
-            self._update_undo()
+            if self.session is not s or s.alignments.get(ctx["name"]) is not al or self._insp_ctx is not ctx:
+                self.show_status("the alignment changed while re-aligning: result dropped")
+                return
+            self._store_realign(ctx, al, result)
 
         self.inspect_realign_job = self.device_worker.submit(
-            self.inspector.realign_task(),
+            insp.realign_task(),
             name="Re-align between pins",
-            group="inspect",
+            group="inspect-realign",
             on_result=done,
             on_error=lambda m, d: self.dialogs.error("Re-alignment failed", m, d),
         )
+
+    def _store_realign(self: MainWindow, ctx: dict[str, Any], al: Alignment, result: Any) -> None:
+        """One undo step: the new warp and pins (and, for a transcript, the moved word boundaries)."""
+        from ..align.inspect import path_to_warp_pairs
+
+        v, hop = self.inspector.view, ctx["hop"]
+        pins = [[float(v.a_time(i)), float(v.b_time(j))] for i, j in result.pins]
+        new = dataclasses.replace(
+            al,
+            warp=WarpPath(path_to_warp_pairs(result.path, hop), al.warp.source, al.warp.target),
+            attrs={**al.attrs, "pins": pins, "aligned_pins": pins},
+        )
+        n = len(result.segments)
+        msg = f"re-aligned {len(result.recomputed)} of {n} segment{'s' * (n != 1)}"
+        moves = self._word_moves(ctx, dataclasses.replace(v, path=result.path), result, pins)
+        with self.session.undo_stack.macro("Re-align between pins"):
+            self.session.undo_stack.push(SetAlignment(al.name, new))
+            for cmd in moves:
+                self.session.undo_stack.push(cmd)
+        self.inspector.message = msg + (
+            f", {len(moves)} word boundaries moved" if ctx["kind"] == "transcript" else ""
+        )
+        self.inspector.update()
+
+    def _word_moves(
+        self: MainWindow, ctx: dict[str, Any], view: Any, result: Any, pins: list
+    ) -> list[MoveBoundary]:
+        """The boundary moves that put the words of the re-solved segments where the new path maps
+        their synthetic spans (a boundary on a pin's B frame goes to the pin's A time exactly)."""
+        from ..align.inspect import words_in_segments
+
+        if ctx["kind"] != "transcript" or not self.session.has_tier(ctx["tier"]):
+            return []
+        media = self._media_named(ctx["a"])
+        tier = self.session.tier(ctx["tier"])
+        if media is None:
+            return []
+        hop = ctx["hop"]
+
+        def to_rec(b: float) -> tuple[float, bool]:
+            near = [pa for pa, pb in pins if abs(pb - b) <= hop / 2 + 1e-9]
+            return (float(near[0]), True) if near else (view.a_at(b), False)
+
+        moved = set(words_in_segments(ctx["spans"], result.segments, result.recomputed, hop))
+        # old session time -> (annotation id, edge) and where the words sharing it want it
+        edges: dict[float, tuple[str, str]] = {}
+        wants: dict[float, list[tuple[float, bool]]] = {}
+        for k, ann_id in enumerate(ctx["ids"]):
+            if ann_id not in tier:
+                continue
+            ann = tier.get(ann_id)
+            for old, syn, edge in (
+                (ann.start, ctx["spans"][k][0], "start"),
+                (ann.end, ctx["spans"][k][1], "end"),
+            ):
+                edges.setdefault(old, (ann_id, edge))
+                if k in moved:
+                    rec, pinned = to_rec(syn)
+                    wants.setdefault(old, []).append((float(media.to_session_time(rec)), pinned))
+
+        def where(old: float) -> float:
+            w = wants.get(old)
+            if not w:
+                return old
+            pinned = [t for t, p in w if p]  # a pinned boundary goes to its pin; else between the words
+            return pinned[0] if pinned else float(np.mean([t for t, _ in w]))
+
+        olds = sorted(edges)
+        news = [where(o) for o in olds]
+        fixed = [news[q] == olds[q] for q in range(len(olds))]
+        for q in range(1, len(olds)):  # keep the order: moved boundaries give way to fixed ones
+            if not fixed[q]:
+                news[q] = max(news[q], news[q - 1] + _EPS)
+        for q in range(len(olds) - 2, -1, -1):
+            if not fixed[q]:
+                news[q] = min(news[q], news[q + 1] - _EPS)
+        change = [(o, n) for o, n in zip(olds, news) if abs(n - o) > 1e-6]
+        # left moves from the left, then right moves from the right: no boundary crosses another
+        order = sorted((c for c in change if c[1] < c[0]), key=lambda c: c[0])
+        order += sorted((c for c in change if c[1] > c[0]), key=lambda c: -c[0])
+        return [MoveBoundary(tier.name, *edges[o], n, linked=True) for o, n in order]

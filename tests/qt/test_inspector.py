@@ -1,6 +1,6 @@
 """The alignment inspector as a user meets it (real widget offscreen, real speech features): hover
-readout, click to play, linked cursor, pins (add, drag, delete), re-alignment through a task, undo
-snapshots, zoom and pan, a CTC view, and a 20 000 x 20 000 alignment shown without its full matrix."""
+readout, click to play, linked cursor, pins (add, drag, delete: `pins_edited`, which the window
+stores as session commands), re-alignment through a task, restoring a stored state, zoom and pan, a CTC view, and a 20 000 x 20 000 alignment shown without its full matrix."""
 
 from __future__ import annotations
 
@@ -95,8 +95,9 @@ def test_linked_cursor_follows_the_path(qtbot, insp):
 
 def test_pins_add_move_delete(qtbot, insp):
     v = insp.view
-    changes = []
+    changes, edits = [], []
     insp.pins_changed.connect(changes.append)
+    insp.pins_edited.connect(edits.append)
     start = insp.point_of(1.0, 0.3)
     qtbot.mouseClick(insp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier, start.toPoint())
     assert len(insp.pins) == 1 and changes[-1] == insp.pins
@@ -127,9 +128,15 @@ def test_pins_add_move_delete(qtbot, insp):
     qtbot.keyClick(insp, Qt.Key.Key_Delete)
     assert len(insp.pins) == 1 and insp.pins[0][0] == pytest.approx(2.205, abs=0.006)
     assert changes[-1] == insp.pins
+    # every user edit (2 adds, the drag, the delete) is an edit the window stores; the refused pin is not
+    assert len(edits) == 4 and edits[-1] == insp.pins
+    # putting pins back (a stored alignment, an undo) changes them without being an edit
+    insp.set_pins([(0.5, 0.2)])
+    insp.restore(insp.state())
+    assert len(edits) == 4 and changes[-1] == [(0.5, 0.2)]
 
 
-def test_realign_task_then_set_path_and_undo(qtbot, insp, speech):
+def test_realign_task_then_set_path_and_restore(qtbot, insp, speech):
     A, B = speech
     v = insp.view
     before = insp.state()
@@ -147,7 +154,7 @@ def test_realign_task_then_set_path_and_undo(qtbot, insp, speech):
     res2 = run(insp.realign_task())
     assert res2.recomputed == [1, 2]
     insp.apply_realign(res2)
-    # undo back to the start, then redo the first step
+    # back to the start (what the window does when the session undoes), then the first step again
     insp.restore(before)
     assert insp.pins == [] and np.array_equal(insp.view.path, before.path)
     insp.restore(after)

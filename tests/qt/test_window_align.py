@@ -69,46 +69,6 @@ def test_media_offsets_from_the_menu(window):
     assert dlg.table.rowCount() == 1 and dlg.spins[0].value() == pytest.approx(window.session.media[0].offset)
 
 
-def test_inspect_alignment_pin_and_realign(window, qtbot):
-    window.action("inspect_alignment").trigger()
-    qtbot.waitUntil(lambda: window.inspect_job.state in ("finished", "failed"), timeout=30000)
-    assert window.inspect_job.state == "finished"
-    qtbot.waitUntil(
-        lambda: getattr(window, "inspector", None) is not None and window.inspector.view is not None
-    )
-    insp = window.inspector
-    assert window.inspector_dock.isVisible() and insp.view is not None
-    v = insp.view
-    assert v.label_a == "recording" and v.image.shape[0] > 10
-    # a pin off the path, then re-align: the new path goes through it
-    a = 1.3
-    b = v.b_at(a) + 0.15
-    assert insp.add_pin(a, b)
-    insp.realign_requested.emit()
-    qtbot.waitUntil(lambda: window.inspect_realign_job.state in ("finished", "failed"), timeout=30000)
-    assert window.inspect_realign_job.state == "finished"
-    pa, pb = insp.pins[0]
-    qtbot.waitUntil(lambda: abs(insp.view.b_at(pa) - pb) < 0.02, timeout=5000)  # applied on the UI thread
-    # undo in the inspector (Ctrl+Z with the focus there): the re-alignment, then the pin
-    realigned = insp.view.path.copy()
-    insp.setFocus()
-    qtbot.waitUntil(insp.hasFocus, timeout=2000)
-    assert window.inspector_has_focus(), "focus"
-    assert len(window.inspector_undo) == 2, window.inspector_undo
-    window.action("undo").trigger()
-    assert len(insp.pins) == 1 and not np.array_equal(insp.view.path, realigned)
-    window.action("undo").trigger()
-    assert insp.pins == []
-    window.action("redo").trigger()
-    window.action("redo").trigger()
-    assert len(insp.pins) == 1 and np.array_equal(insp.view.path, realigned)
-    # linked cursor and click-to-play
-    with qtbot.waitSignal(insp.cursor_b_changed, timeout=2000):
-        window.view.set_playhead(1.0)
-    insp.play_requested.emit(2.0, insp.view.b_at(2.0))
-    qtbot.waitUntil(lambda: 1.95 <= window.view.playhead <= 2.65, timeout=3000)  # plays from there
-
-
 def test_realign_on_boundary_move_toggle(window, qtbot):
     s = window.session
     words = aligned(window, qtbot)
