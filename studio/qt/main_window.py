@@ -301,9 +301,8 @@ class MainWindow(FilesMixin, EditMixin, PlaybackMixin, AlignMixin, InspectMixin,
 
     def _update_undo(self) -> None:
         st = self.session.undo_stack
-        # the alignment inspector's own pin edits undo with the same keys while it has the focus
-        self.undo_action.setEnabled(st.can_undo() or bool(getattr(self, "inspector_undo", None)))
-        self.redo_action.setEnabled(st.can_redo() or bool(getattr(self, "inspector_redo", None)))
+        self.undo_action.setEnabled(st.can_undo())
+        self.redo_action.setEnabled(st.can_redo())
         self.undo_action.setText(f"&Undo {st.undo_text()}".rstrip())
         self.redo_action.setText(f"&Redo {st.redo_text()}".rstrip())
         self.setWindowModified(not st.is_clean())
