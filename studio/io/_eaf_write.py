@@ -675,6 +675,11 @@ class EafWriter:
         d.pop("TIME_ORIGIN", None)
         if m.offset:
             d["TIME_ORIGIN"] = str(round(-m.offset * 1000))
+        if m.warp is not None:
+            self.warn(
+                f"media {m.name!r}: ELAN has offsets only; its warp ({m.warp.source or 'drift or time map'}) "
+                "was not written (keep the .studio session)"
+            )
         return d
 
     def _lang(self, lang: Any) -> str:

@@ -379,6 +379,12 @@ def test_media_offsets_and_relative_paths(tmp_path: Path) -> None:
     assert desc["MIME_TYPE"] == "audio/x-wav"
     (m,) = read_eaf(out).media
     assert (Path(m.path), m.offset, m.kind) == (media, -1.5, "audio")
+    # a warp (drift correction) has no place in ELAN: said, not silently dropped
+    from studio.core.session import WarpPath
+
+    s.media[0].warp = WarpPath([[0, 0], [100, 100.02]], "drift -200.0 ppm", "clip.wav")
+    warnings = write_eaf(s, out)
+    assert any("clip.wav" in w and "warp (drift -200.0 ppm) was not written" in w for w in warnings), warnings
 
 
 def test_moved_unaligned_edge_is_written_aligned(tmp_path: Path) -> None:
