@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["SyncResult", "sync_audio", "sync_av", "xcorr_offset", "drift_warp", "playback_warp"]
+__all__ = ["SyncResult", "sync_audio", "sync_av", "xcorr_offset", "drift_warp", "playback_warp", "follow_map"]
 
 HOP = 0.01
 
@@ -120,6 +120,22 @@ def playback_warp(warp: Any, step: float = 0.5, max_rate: float = 1.25) -> Any:
         knots, keep = np.unique(knots, return_index=True)
         out = out[keep]
     return WarpPath(np.column_stack([knots, out]), warp.source, warp.target)
+
+
+def follow_map(a: Any, time_map: Any, name: str = "") -> tuple[Any, float]:
+    """(warp, offset) for recording B so that it plays in sync with recording A (a `MediaRef`),
+    given a time map from A's own time to B's own time (a `WarpPath`, e.g. a stored stream
+    alignment's). The map is smoothed for playback (`playback_warp`) and composed with A's own warp
+    when A has one: B's time at session time s is ``map(A.to_media_time(s))``."""
+    from ..core.session import WarpPath
+
+    smooth = playback_warp(time_map)
+    knots_a, knots_b = smooth.pairs[:, 0], smooth.pairs[:, 1]
+    if a.warp is not None:
+        knots_a = np.asarray(a.warp.inverse_map(knots_a), dtype=float)
+    return WarpPath(
+        np.column_stack([knots_a, knots_b]), name or f"time map {time_map.source}", time_map.target
+    ), a.offset
 
 
 def _z(x: np.ndarray) -> np.ndarray:

@@ -20,7 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtWidgets import QComboBox, QDialog, QDoubleSpinBox, QFormLayout, QSpinBox, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QDialog, QDoubleSpinBox, QFormLayout, QSpinBox, QWidget
 
 from ..core.session import Session
 from .align_dialog import accept_unless_problem, form_dialog_layout
@@ -97,6 +97,11 @@ class StreamsDialog(QDialog):
         form.addRow("Dimensions", self.dims)
         form.addRow("Hidden units", self.hidden)
         form.addRow("Training steps", self.epochs)
+        self.play_in_sync = QCheckBox("Play B in sync with A (B follows the time map)")
+        self.play_in_sync.setToolTip(
+            "Apply the map to B's playback, smoothed (Align ▸ Media offsets ▸ Timing changes it later)"
+        )
+        form.addRow("", self.play_in_sync)
         self.error = form_dialog_layout(self, form)
         self.method.currentIndexChanged.connect(self._show_rows)
         for box in (self.a, self.b, self.method):
@@ -152,10 +157,13 @@ def unique_alignment_name(session: Session, base: str) -> str:
     return name
 
 
-def start_stream_alignment(window: Any, ia: int, ib: int, method: str, **params: Any) -> Any:
+def start_stream_alignment(
+    window: Any, ia: int, ib: int, method: str, *, play_in_sync: bool = False, **params: Any
+) -> Any:
     """Align media `ia` to media `ib` of the window's session on its device worker (`params`: the
     keyword arguments of `align_streams_task`, e.g. from `StreamsDialog.request`); the time map
-    arrives as a curve tier (one undo step)."""
+    arrives as a curve tier and a stored alignment, and with `play_in_sync` B also plays along it
+    (its warp, `studio.align.sync.follow_map`) -- one undo step."""
     from ..align.streams import time_map_alignment
     from ..core.commands import SetAlignment
     from ..core.editing import add_tiers
@@ -187,7 +195,14 @@ def start_stream_alignment(window: Any, ia: int, ib: int, method: str, **params:
             for c in cmds:
                 session.undo_stack.push(c)
             session.undo_stack.push(SetAlignment(alignment.name, alignment))
-        window.show_status(f"time map of {name_b} against {name_a} added ({tm.method})")
+            if play_in_sync:
+                from ..align.sync import follow_map
+                from ..core.commands import SetMediaWarp
+
+                warp, offset = follow_map(ma, alignment.warp, f"time map {alignment.name}")
+                session.undo_stack.push(SetMediaWarp(mb.path, warp, offset=offset))
+        synced = f"; {name_b} now plays in sync with {name_a}" if play_in_sync else ""
+        window.show_status(f"time map of {name_b} against {name_a} added ({tm.method}){synced}")
 
     def failed(message: str, details: str) -> None:
         window.dialogs.error("Aligning the recordings failed", message, details)

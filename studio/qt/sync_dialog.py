@@ -148,7 +148,7 @@ class SyncDialog(QDialog):
 
     def set_timing(self, i: int, key: Any) -> None:
         """Apply a timing choice (see `timing_choices`) to media `i`: one undoable step."""
-        from ..align.sync import drift_warp, playback_warp
+        from ..align.sync import drift_warp, follow_map
 
         m = self.session.media[i]
         if key is None:
@@ -162,10 +162,13 @@ class SyncDialog(QDialog):
         elif kind == "map":
             al = self.session.alignments[value]
             a = next((x for x in self.session.media if x.name == al.warp.source), None)
-            smooth = playback_warp(al.warp)
-            smooth.source, smooth.target = f"time map {value}", m.name
-            offset = a.offset if a is not None else m.offset
-            self.session.undo_stack.push(SetMediaWarp(m.path, smooth, offset=offset))
+            if a is None:
+                self.status.setText(
+                    f"The time map {value!r} is from {al.warp.source}, which is not in the session."
+                )
+                return
+            warp, offset = follow_map(a, al.warp, f"time map {value}")
+            self.session.undo_stack.push(SetMediaWarp(m.path, warp, offset=offset))
             self.status.setText(f"{m.name} now plays along the time map {value!r}.")
 
     def _on_media_changed(self, _session: Any, i: int, media: Any) -> None:

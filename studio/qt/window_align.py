@@ -61,9 +61,15 @@ class AlignMixin:
             self._last_streams_dialog = dlg
             return
         if dlg.exec() == QDialog.DialogCode.Accepted:
+            ia, ib, method, params = dlg.request()
             self.streams_job = start_stream_alignment(
-                self, int(dlg.a.currentData()), int(dlg.b.currentData()), str(dlg.method.currentData())
+                self, ia, ib, method, play_in_sync=dlg.play_in_sync.isChecked(), **params
             )
+
+    def act_align_tiers(self: MainWindow) -> None:
+        from .tier_align_dialog import open_tier_align_dialog
+
+        open_tier_align_dialog(self)
 
     def act_media_offsets(self: MainWindow) -> None:
         dlg = SyncDialog(self.session, self.runner, self)

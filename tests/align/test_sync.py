@@ -277,3 +277,20 @@ def test_cli_session_places_and_drift_corrects_b(shared_data: Path, tmp_path: Pa
         len(s2.media) == 2 and s2.media[1].offset == pytest.approx(5.8, abs=0.03) and s2.media[1].warp is None
     )
     assert out.with_name("take.studio.bak").exists()
+
+
+def test_follow_map_composes_with_a_warped_reference():
+    """B follows a time map from A's own time; when A itself plays along a drift warp, B's warp is
+    the composition, so both still meet at every session time."""
+    from studio.align.sync import drift_warp, follow_map
+    from studio.core.session import MediaRef, WarpPath
+
+    a = np.arange(0, 60, 0.01)
+    time_map = WarpPath(np.c_[a, 0.3 + a * 0.98], "a.wav", "b.wav")
+    for a_warp in (None, drift_warp(500.0, name="a.wav")):
+        ma = MediaRef("/r/a.wav", offset=1.5, warp=a_warp)
+        warp, offset = follow_map(ma, time_map)
+        mb = MediaRef("/r/b.wav", offset=offset, warp=warp)
+        s = np.linspace(3, 55, 40)
+        np.testing.assert_allclose(mb.to_media_time(s), 0.3 + 0.98 * ma.to_media_time(s), atol=1e-6)
+        assert warp.target == "b.wav" and warp.source == "time map a.wav"

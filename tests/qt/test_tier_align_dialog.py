@@ -26,6 +26,9 @@ def window(demo_window):
 
 def test_dialog_checks_the_choice(window, qtbot):
     assert open_tier_align_dialog(window) is None  # test mode: the dialog is made, not run
+    window._last_tier_dialog = None
+    window.action("align_tiers").trigger()  # Align ▸ Align two tiers… opens the same dialog
+    assert window._last_tier_dialog is not None
     dlg = window._last_tier_dialog
     names = [dlg.a.itemData(i) for i in range(dlg.a.count())]
     assert names == ["transcript", "words", "asr"]

@@ -94,7 +94,7 @@ def test_align_two_recordings_adds_a_time_map(window, qtbot, shared_data, tmp_pa
     import soundfile as sf
     import soxr
 
-    from studio.core.commands import AddMedia
+    from studio.core.commands import AddMedia, SetMediaOffset
     from studio.core.session import MediaRef
     from studio.qt.streams_dialog import start_stream_alignment
 
@@ -128,3 +128,13 @@ def test_align_two_recordings_adds_a_time_map(window, qtbot, shared_data, tmp_pa
     assert np.median(np.abs(stored.warp.map(t) - (0.5 + t / 1.05))) < 0.02
     s.undo_stack.undo()
     assert not s.has_tier("take2.wav at take1.wav") and "take2.wav at take1.wav" not in s.alignments
+    # "Play B in sync with A": the same step also gives B the smoothed map as its warp, A's offset
+    s.undo_stack.push(SetMediaOffset(a.name, 2.0))
+    job = start_stream_alignment(window, ia, ib, "dtw", play_in_sync=True)
+    mb = s.media[ib]
+    qtbot.waitUntil(lambda: mb.warp is not None, timeout=30000)
+    assert mb.offset == 2.0 and s.has_tier("take2.wav at take1.wav")
+    assert np.abs(mb.to_media_time(t + 2.0) - (0.5 + t / 1.05)).max() < 0.012
+    assert "plays in sync" in window.statusBar().currentMessage()
+    s.undo_stack.undo()
+    assert mb.warp is None and mb.offset == 0.0 and not s.has_tier("take2.wav at take1.wav")
