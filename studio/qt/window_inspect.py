@@ -363,14 +363,43 @@ class InspectMixin:
         n = len(result.segments)
         msg = f"re-aligned {len(result.recomputed)} of {n} segment{'s' * (n != 1)}"
         moves = self._word_moves(ctx, dataclasses.replace(v, path=result.path), result, pins)
+        followers = self._time_map_followers(al, new) if ctx["kind"] == "streams" else []
         with self.session.undo_stack.macro("Re-align between pins"):
             self.session.undo_stack.push(SetAlignment(al.name, new))
-            for cmd in moves:
+            for cmd in [*moves, *followers]:
                 self.session.undo_stack.push(cmd)
         self.inspector.message = msg + (
             f", {len(moves)} word boundaries moved" if ctx["kind"] == "transcript" else ""
         )
         self.inspector.update()
+
+    def _time_map_followers(self: MainWindow, old: Alignment, new: Alignment) -> list[Any]:
+        """What follows a re-aligned time map in the same undo step: its curve tier ("B at A", the
+        alignment's name, if it is still a curve of this map) takes the new B times, and a recording
+        playing along this map (its warp made from it) takes the new map."""
+        import numpy as np
+
+        from ..align.sync import follow_map
+        from ..core.commands import SetCurveValues, SetMediaWarp
+        from ..core.tiers import CurveTier
+
+        out: list[Any] = []
+        s = self.session
+        if s.has_tier(new.name):
+            curve = s.tier(new.name)
+            tm = curve.attrs.get("time_map") if isinstance(curve, CurveTier) else None
+            if isinstance(tm, dict) and curve.rate:
+                a_times = np.arange(len(curve)) / curve.rate
+                out.append(
+                    SetCurveValues(curve.name, new.warp.map(a_times), rate=curve.rate, start=curve.start)
+                )
+        a = self._media_named(new.warp.source)
+        tag = f"time map {old.name}"
+        for m in s.media:
+            if a is not None and m.warp is not None and m.warp.source == tag:
+                warp, offset = follow_map(a, new.warp, tag)
+                out.append(SetMediaWarp(m.path, warp, offset=offset))
+        return out
 
     def _word_moves(
         self: MainWindow, ctx: dict[str, Any], view: Any, result: Any, pins: list

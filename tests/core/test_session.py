@@ -95,7 +95,9 @@ def test_a_media_warp_maps_both_ways_and_survives_the_session_file(tmp_path):
     assert cam.offset == 1.0 and cam.warp is warp
     assert cam.to_media_time(11.0) == pytest.approx(9.0)  # session 11 = shifted 10 -> media 9
     assert cam.to_media_time(16.0) == pytest.approx(14.25)
-    np.testing.assert_allclose(cam.to_session_time(cam.to_media_time(np.array([3.0, 11.0, 18.0]))), [3, 11, 18])
+    np.testing.assert_allclose(
+        cam.to_session_time(cam.to_media_time(np.array([3.0, 11.0, 18.0]))), [3, 11, 18]
+    )
     path = tmp_path / "s.studio"
     write_session_file(s, path)
     back = read_session_file(path).media[0]

@@ -34,7 +34,7 @@ def realign(window, qtbot, insp):
     assert window.inspect_realign_job.state == "finished"
 
 
-def two_takes(window, qtbot, shared_data, tmp_path):
+def two_takes(window, qtbot, shared_data, tmp_path, play_in_sync=False):
     """Take 2 is take 1 5 % slower and 0.5 s later; both aligned (the stored time map)."""
     import soundfile as sf
     import soxr
@@ -50,7 +50,7 @@ def two_takes(window, qtbot, shared_data, tmp_path):
     sf.write(b, y, sr)
     for p in (a, b):
         s.undo_stack.push(AddMedia(MediaRef(str(p), kind="audio")))
-    job = start_stream_alignment(window, len(s.media) - 2, len(s.media) - 1, "dtw")
+    job = start_stream_alignment(window, len(s.media) - 2, len(s.media) - 1, "dtw", play_in_sync=play_in_sync)
     qtbot.waitUntil(lambda: "take2.wav at take1.wav" in s.alignments, timeout=30000)
     assert job.state == "finished"
     return s.alignments["take2.wav at take1.wav"]
@@ -58,7 +58,10 @@ def two_takes(window, qtbot, shared_data, tmp_path):
 
 def test_two_recordings_inspect_pin_realign_undo_and_play_both(window, qtbot, shared_data, tmp_path):
     s = window.session
-    stored = two_takes(window, qtbot, shared_data, tmp_path)
+    stored = two_takes(window, qtbot, shared_data, tmp_path, play_in_sync=True)
+    mb = s.media[-1]
+    curve_before, warp_before = s.tier(stored.name).values.copy(), mb.warp
+    assert warp_before is not None
     insp = inspect(window, qtbot)
     assert window.inspector_choice.currentData() == "alignment:take2.wav at take1.wav"
     v = insp.view
@@ -84,11 +87,16 @@ def test_two_recordings_inspect_pin_realign_undo_and_play_both(window, qtbot, sh
     assert new.attrs["pins"] == new.attrs["aligned_pins"] == [[pa, pb]]
     assert np.allclose(insp.view.path * 0.01, new.warp.pairs)
     assert "re-aligned 2 of 2 segments" in insp.message
+    # in the same step the map's curve tier and the warp B plays along follow the new map
+    curve = s.tier(stored.name)
+    np.testing.assert_allclose(curve.values, new.warp.map(curve.times - curve.start))
+    assert not np.allclose(curve.values, curve_before) and mb.warp is not warp_before
     realigned = insp.view.path.copy()
     # Ctrl+Z (the session's undo) moves the inspector back: the re-alignment, then the pin
     window.action("undo").trigger()
     assert s.alignments[stored.name] is pinned
     assert np.array_equal(insp.view.path, original) and insp.pins == [(pa, pb)]
+    assert mb.warp is warp_before and np.array_equal(s.tier(stored.name).values, curve_before)
     window.action("undo").trigger()
     assert s.alignments[stored.name] is stored and insp.pins == []
     window.action("redo").trigger()
