@@ -19,7 +19,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 __all__ = ["Progress", "Task", "Cancelled", "run", "scaled", "noop"]
 
@@ -28,10 +28,12 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Progress:
-    """How far a task is: `fraction` in [0, 1], or None while it cannot tell."""
+    """How far a task is: `fraction` in [0, 1], or None while it cannot tell. `data` carries what a
+    view may draw as it comes (e.g. a training epoch's losses: ``{"epoch": 3, "train_loss": ...}``)."""
 
     fraction: float | None = None
     message: str = ""
+    data: Any = None
 
 
 Task = Generator[Progress, None, T]
@@ -78,7 +80,7 @@ def scaled(task: Task[T], start: float, end: float) -> Task[T]:
             p = next(task)
             f = None if p.fraction is None else start + (end - start) * min(max(p.fraction, 0.0), 1.0)
             try:
-                yield Progress(f, p.message)
+                yield Progress(f, p.message, p.data)
             except GeneratorExit:
                 task.close()
                 raise
