@@ -114,6 +114,15 @@ class DeleteAnnotation(Command):
         return cls(d["tier"], d["id"])
 
 
+def _corrected(ann: Any) -> dict[str, Any]:
+    """A person relabelled or moved an annotation a model or an aligner made (it has a confidence
+    under 1): it is now certain -- confidence 1 -- so it leaves the review queue and counts as a
+    label when a model is trained again. Undo gives the old confidence back."""
+    if ann.confidence is not None and ann.confidence < 1.0:
+        return {"confidence": 1.0}
+    return {}
+
+
 @register_command
 class ReplaceAnnotation(Command):
     """Change any fields of one annotation (times, label, confidence, attrs) in one step."""
@@ -156,6 +165,12 @@ class Relabel(ReplaceAnnotation):
     def __init__(self, tier: str, annotation_id: str, label: str) -> None:
         super().__init__(tier, annotation_id, label=label)
         self.text = f"Relabel to {label!r}"
+
+    def redo(self, session: Session) -> None:
+        tier = _ann_tier(session, self.tier)
+        old = tier.get(self.annotation_id)
+        tier.replace(old, old.replace(**self.changes, **_corrected(old)))
+        self._old = old
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -200,7 +215,7 @@ class MoveBoundary(Command):
             if self.edge != "time":
                 raise ValueError(f"tier {self.tier!r}: a point has only a 'time' edge")
             self._before = [ann]
-            tier.replace(ann, ann.replace(time=self.time))
+            tier.replace(ann, ann.replace(time=self.time, **_corrected(ann)))
             return
         assert isinstance(tier, IntervalTier)
         if self.edge == "time":
@@ -213,7 +228,7 @@ class MoveBoundary(Command):
                 nb = prev
             elif self.edge == "end" and nxt is not None and nxt.start == old_t:
                 nb = nxt
-        new_ann = ann.replace(**{self.edge: self.time})  # validates start < end
+        new_ann = ann.replace(**{self.edge: self.time}, **_corrected(ann))  # validates start < end
         changes: list[tuple[Interval, Interval]] = [(ann, new_ann)]
         if nb is not None:
             other = "end" if self.edge == "start" else "start"

@@ -282,3 +282,26 @@ def test_a_dropped_session_is_freed_without_the_cycle_collector(tmp_path, monkey
     finally:
         if enabled:
             gc.enable()
+
+
+def test_a_person_correcting_a_model_annotation_makes_it_certain():
+    """Relabelling or moving an annotation that has a confidence (a model's, an aligner's) sets it
+    to 1, so it leaves the review queue and counts when retraining; undo gives it back."""
+    s = Session(
+        [
+            IntervalTier(
+                "pred", [Interval(0, 1, "speech", confidence=0.4), Interval(1, 2, "x", confidence=0.7)]
+            )
+        ]
+    )
+    a, b = s.tier("pred")[0].id, s.tier("pred")[1].id
+    s.undo_stack.push(Relabel("pred", a, "laugh"))
+    assert s.tier("pred")[0].confidence == 1.0 and s.tier("pred")[0].label == "laugh"
+    s.undo_stack.push(MoveBoundary("pred", b, "end", 1.8))
+    assert s.tier("pred")[1].confidence == 1.0
+    s.undo_stack.undo()
+    s.undo_stack.undo()
+    assert [iv.confidence for iv in s.tier("pred")] == [0.4, 0.7]
+    s.undo_stack.push(AddAnnotation("pred", Interval(3, 4, "human")))  # no confidence: stays None
+    s.undo_stack.push(Relabel("pred", s.tier("pred")[2].id, "person"))
+    assert s.tier("pred")[2].confidence is None
