@@ -50,6 +50,7 @@ from .window_align import AlignMixin
 from .window_edit import EditMixin
 from .window_files import FilesMixin
 from .window_inspect import InspectMixin
+from .window_models import ModelsMixin
 from .window_playback import TICK_MS, PlaybackMixin
 
 __all__ = ["MainWindow"]
@@ -62,7 +63,7 @@ class _ClockBridge(QObject):
     failed = Signal(str)
 
 
-class MainWindow(FilesMixin, EditMixin, PlaybackMixin, AlignMixin, InspectMixin, QMainWindow):
+class MainWindow(FilesMixin, EditMixin, PlaybackMixin, AlignMixin, InspectMixin, ModelsMixin, QMainWindow):
     """See the module doc. `session=None` starts an empty, journaled session."""
 
     #: the session shown changed (after tracks were built)
@@ -220,6 +221,7 @@ class MainWindow(FilesMixin, EditMixin, PlaybackMixin, AlignMixin, InspectMixin,
         self._teardown_session()
         self.session = session
         self._align_session_changed()
+        self._models_session_changed()
         for sig, slot in self._session_connections():
             sig.connect(slot)
         clock = PlaybackClock(output=self.clock_output)

@@ -25,7 +25,7 @@ class Action:
     checkable: bool = False
 
 
-MENUS = ("File", "Edit", "Annotate", "Align", "View", "Play", "Help")
+MENUS = ("File", "Edit", "Annotate", "Align", "Models", "View", "Play", "Help")
 
 A = Action
 ACTIONS: tuple[Action, ...] = (
@@ -97,6 +97,16 @@ ACTIONS: tuple[Action, ...] = (
       "Match two tiers' annotations (by labels or by time): A's labels on B's times, with what matched and what did not."),
     A("media_offsets", "Align", "Media &offsets and timing…", (),
       "See, type or compute how the session's recordings line up: offsets, drift, time maps."),
+    A("show_models", "Models", "&Models panel", ("Ctrl+Shift+T",),
+      "Train models on the annotated part of a tier, compare them, predict the rest.", True),
+    A("train_models", "Models", "&Train on annotations", (),
+      "Train the models checked in the Models panel on the annotated part (or the selection)."),
+    A("predict_rest", "Models", "&Predict the rest", (),
+      "The chosen model's labels for the rest of the recording, with confidences, as a new tier."),
+    A("accept_annotation", "Models", "&Accept annotation", ("Ctrl+Return",),
+      "The selected (predicted or aligned) annotation is right: confidence 1; then the next least certain."),
+    A("live_predictions", "Models", "&Live predictions…", (),
+      "Run a model live: on the recording as it plays, or on the microphone and camera, with the latency."),
     A("show_jobs", "View", "Jobs &panel", ("Ctrl+J",),
       "Background jobs: progress, time left, cancel; a failed job's error and traceback.", True),
     # Play

@@ -1,0 +1,239 @@
+"""`studio predict` and `studio train`: run or make a model headless (the window's Models menu, scripted).
+
+    studio predict --model speech-activity meeting.wav -o meeting.rttm
+    studio predict gestures.pt clip.mp4 -o clip.eaf
+    studio train take1.studio take2.studio --tier gesture --kind lmf -o gestures.pt
+    studio train clip.mp4=clip.eaf other.mp4=other.eaf --tier speech -o speech.pt
+
+Training data: `.studio` session files (their first media and the tier named by --tier) or
+``MEDIA=ANNOTATIONS`` pairs (any format Studio reads). With ``--speech-activity`` every interval of
+every tier counts as "speech" (e.g. an RTTM's speaker turns). Unless --held-out names files, the
+last file (or, with one file, the last fifth of it) is held out: early stopping watches it and the
+printed metrics are measured on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+__all__ = ["add_parsers"]
+
+
+def add_parsers(sub: Any) -> None:
+    p = sub.add_parser(
+        "predict",
+        help="run a model over a recording and write its predictions as tiers",
+        description="Run a Studio model (a bundled one by name, or a .pt file from `studio train` or the window) "
+        "over MEDIA and write its predictions: a tier of labelled intervals with a confidence each, and a "
+        "confidence curve (formats that hold curves keep it). OUT's suffix picks the format (rttm, eaf, "
+        "TextGrid, csv, json, ...).",
+        epilog="examples:\n  studio predict --model speech-activity meeting.wav -o meeting.rttm\n"
+        "  studio predict gestures.pt clip.mp4 -o clip.eaf",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("args", nargs="+", metavar="ARG", help="MODEL MEDIA, or MEDIA alone with --model")
+    p.add_argument("--model", help="a bundled model (speech-activity) or a .pt file")
+    p.add_argument("-o", "--output", required=True, metavar="OUT")
+    p.add_argument("--name", help="the prediction tier's name (default: the model's name)")
+    p.add_argument("--device", help="torch device (cpu, cuda, mps; default: cpu)")
+    p.set_defaults(func=run_predict)
+
+    t = sub.add_parser(
+        "train",
+        help="train a fusion model on annotated recordings",
+        description="Train a frame model (early, late, tfn, lmf, mult fusion, or unimodal) to predict the labels "
+        "of --tier from the recordings' audio, video (mouth motion) and, with --text, the words of a tier. "
+        "DATA: .studio session files or MEDIA=ANNOTATIONS pairs.",
+        epilog=__doc__.split("\n\n")[1] if __doc__ else "",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    t.add_argument("data", nargs="+", metavar="DATA")
+    t.add_argument("-o", "--output", required=True, metavar="MODEL.pt")
+    t.add_argument("--tier", help="the tier whose labels to learn (not needed with --speech-activity)")
+    t.add_argument("--speech-activity", action="store_true", help='every interval of every tier is "speech"')
+    t.add_argument("--kind", default="late", help="early, late, tfn, lmf, mult, or unimodal (default late)")
+    t.add_argument("--modalities", default="audio,video", help="comma-separated: audio, video, text")
+    t.add_argument("--text", metavar="TIER", help="the tier of words for the text modality")
+    t.add_argument(
+        "--held-out", nargs="*", default=None, metavar="DATA", help="held-out DATA (default: see above)"
+    )
+    t.add_argument("--epochs", type=int, default=60)
+    t.add_argument("--name", help="the model's name (default: the tier's)")
+    t.add_argument("--device", help="torch device (cpu, cuda, mps)")
+    t.add_argument("-q", "--quiet", action="store_true")
+    t.set_defaults(func=run_train)
+
+
+def _progress(quiet: bool, what: str) -> Any:
+    last = [0.0]
+
+    def show(p: Any) -> None:
+        now = time.monotonic()
+        if quiet or now - last[0] < 0.5:
+            return
+        last[0] = now
+        pct = "" if p.fraction is None else f"{100 * p.fraction:3.0f}% "
+        print(f"\rstudio {what}: {pct}{p.message[:50]:<50}", end="", file=sys.stderr, flush=True)
+
+    return show, last
+
+
+def run_predict(args: Any) -> int:
+    from studio import io
+
+    from ..tasks.base import run
+    from .predict import load_model, predict_task
+
+    if args.model:
+        if len(args.args) != 1:
+            raise ValueError("with --model give one MEDIA")
+        spec, media = args.model, args.args[0]
+    elif len(args.args) == 2:
+        spec, media = args.args
+    else:
+        raise ValueError("give MODEL MEDIA, or --model NAME MEDIA")
+    model = load_model(spec, device=args.device)
+    show, last = _progress(False, "predict")
+    t0 = time.monotonic()
+    try:
+        session = run(predict_task(model, media, name=args.name, device=args.device), on_progress=show)
+    finally:
+        if last[0]:
+            print("\r" + " " * 70 + "\r", end="", file=sys.stderr)
+    for w in io.write(session, args.output):
+        print(f"studio: warning: {args.output}: {w}", file=sys.stderr)
+    tier = session.tiers[0]
+    print(
+        f"{len(tier)} {tier.name} segments in {time.monotonic() - t0:.1f} s -> {args.output}", file=sys.stderr
+    )
+    return 0
+
+
+def _load_data(spec: str, tier: str | None, speech: bool) -> tuple[Path, Any]:
+    """(media path, label tier) from a .studio file or MEDIA=ANNOTATIONS."""
+    from studio import io
+
+    from ..core.tiers import IntervalTier
+
+    if "=" in spec and not Path(spec).exists():
+        media_s, ann_s = spec.split("=", 1)
+        media, doc = Path(media_s), io.read(ann_s)
+        where = ann_s
+    else:
+        doc = io.read(spec)
+        if not doc.media:
+            raise ValueError(f"{spec}: the session has no media; give MEDIA=ANNOTATIONS instead")
+        media, where = Path(doc.media[0].path), spec
+    if not media.exists():
+        from ..media.probe import MediaError
+
+        raise MediaError(media, "no such file")
+    if speech:
+        ivs = sorted(
+            ((iv.start, iv.end) for t in doc.interval_tiers() for iv in t if iv.label.strip()),
+            key=lambda x: x[0],
+        )
+        merged: list[list[float]] = []
+        for a, b in ivs:
+            if merged and a <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], b)
+            else:
+                merged.append([a, b])
+        from ..core.annotations import Interval
+
+        if not merged:
+            raise ValueError(f"{where}: no intervals to learn speech from")
+        return media, IntervalTier("speech", [Interval(a, b, "speech") for a, b in merged])
+    if not tier:
+        raise ValueError("say which tier to learn with --tier (or --speech-activity)")
+    if not doc.has_tier(tier):
+        raise ValueError(f"{where}: no tier named {tier!r} (tiers: {', '.join(doc.tier_names())})")
+    label_tier = doc.tier(tier)
+    if not isinstance(label_tier, IntervalTier):
+        raise ValueError(f"{where}: tier {tier!r} is not an interval tier")
+    return media, label_tier
+
+
+def run_train(args: Any) -> int:
+    from ..tasks.base import run
+    from .framedata import frame_data_task
+    from .fusion import FusionModel, evaluate
+
+    mods = tuple(m.strip() for m in args.modalities.split(",") if m.strip())
+    if "text" in mods and not args.text:
+        raise ValueError("the text modality needs --text TIER (the words)")
+    train_specs = list(args.data)
+    held_specs = list(args.held_out) if args.held_out is not None else []
+    if args.held_out is None and len(train_specs) > 1:
+        held_specs = [train_specs.pop()]
+    classes: list[str] | None = None
+    if args.speech_activity:
+        classes = ["non-speech", "speech"]
+
+    def build(specs: list[str]) -> list[Any]:
+        out = []
+        for spec in specs:
+            media, tier = _load_data(spec, args.tier, args.speech_activity)
+            text = None
+            if args.text:
+                from studio import io
+
+                doc = io.read(spec.split("=", 1)[1] if "=" in spec and not Path(spec).exists() else spec)
+                text = doc.tier(args.text)
+            out.append((media, tier, text))
+        return out
+
+    train_items, held_items = build(train_specs), build(held_specs)
+    if classes is None:
+        labels = sorted({iv.label for _, t, _ in train_items + held_items for iv in t if iv.label.strip()})
+        classes = ["-", *labels]
+    show, last = _progress(args.quiet, "train")
+
+    def task() -> Any:
+        datas, held = [], []
+        n = len(train_items) + len(held_items)
+        for k, (media, tier, text) in enumerate(train_items + held_items):
+            fd = yield from frame_data_task(media, modalities=mods, labels=tier, text=text, classes=classes)
+            (datas if k < len(train_items) else held).append(fd)
+            from ..tasks.base import Progress
+
+            yield Progress(0.3 * (k + 1) / n, f"features of {media.name}")
+        if not held:  # one file: hold out its last fifth
+            fd = datas[0]
+            t = fd.times()
+            cut = t[0] + 0.8 * (t[-1] - t[0])
+            datas, held = [fd.select(t < cut)], [fd.select(t >= cut)]
+        dims = datas[0].dims()
+        kw: dict[str, Any] = {}
+        if args.kind == "unimodal":
+            kw["modality"] = mods[0]
+        model = FusionModel(args.kind, dims, classes=classes, **kw)
+        model.card.name = args.name or (args.tier or "speech-activity")
+        from ..tasks.base import scaled
+
+        yield from scaled(model.fit_task(datas, val=held, epochs=args.epochs, device=args.device), 0.3, 1.0)
+        return model, held
+
+    t0 = time.monotonic()
+    try:
+        model, held = run(task(), on_progress=show)
+    finally:
+        if last[0]:
+            print("\r" + " " * 70 + "\r", end="", file=sys.stderr)
+    metrics = evaluate(model, held)
+    model.card.metrics = {"held_out": metrics}
+    model.card.training_data = [str(m) for m, _, _ in train_items]
+    model.save(args.output)
+    if not args.quiet:
+        f1 = metrics.get("macro_f1")
+        print(
+            f"trained {model.card.kind} ({model.parameters_count()} parameters) in {time.monotonic() - t0:.0f} s"
+            + (f"; held-out macro F1 {f1:.3f}" if f1 is not None else "")
+            + f" -> {args.output}",
+            file=sys.stderr,
+        )
+    return 0

@@ -1,0 +1,497 @@
+"""The Models dock: the cooperative annotation loop (annotate part, train, predict the rest, review).
+
+What an annotator does (NOVA's loop, without a database): annotate part of a recording on a tier
+(or select the part annotated), choose the models to compare (late fusion by default; early, LMF,
+TFN, MulT and one single-modality baseline per modality), press Train. Training runs on the device
+worker (`studio.models.fusion.FusionModel.fit_task`, early stopping on the last fifth of the
+annotated part, held out); the loss curve of the model being trained is drawn as epochs arrive and
+the metrics table compares the models on the held-out part. Predict fills the *rest* of the
+recording with the chosen model's labels as a new tier, each interval with its confidence, plus a
+confidence curve, in one undo step; the review queue lists the least certain first. A person's
+relabel or boundary move of a predicted interval sets its confidence to 1 (`studio.core.commands`),
+and Train again learns from those too: frames of predicted intervals with confidence 1 count as
+labels. Save writes the chosen model (`studio predict model.pt ...` runs it headless).
+
+Why it is built this way: everything slow (features, training, prediction) is a `studio.tasks`
+generator on the device worker; the panel only keeps the results (FrameData and models) of the
+session it was made for and drops results for another session.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSizePolicy,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core.tiers import IntervalTier
+from .track import COLORS
+
+__all__ = ["ModelsPanel", "LossPlot", "MODEL_CHOICES"]
+
+#: (label, kind, modality for unimodal)
+MODEL_CHOICES = (
+    ("Late fusion (learned weights)", "late", None),
+    ("Early fusion", "early", None),
+    ("Low-rank fusion (LMF)", "lmf", None),
+    ("Tensor fusion (TFN)", "tfn", None),
+    ("Cross-modal attention (MulT)", "mult", None),
+    ("Audio only", "unimodal", "audio"),
+    ("Video only", "unimodal", "video"),
+    ("Text only", "unimodal", "text"),
+)
+
+
+class LossPlot(QWidget):
+    """Train and held-out loss per epoch, drawn as they arrive."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.history: list[dict[str, Any]] = []
+        self.title = ""
+        self.setMinimumHeight(110)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+
+    def set_history(self, history: list[dict[str, Any]], title: str = "") -> None:
+        self.history = list(history)
+        self.title = title
+        self.update()
+
+    def paintEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        r = QRectF(self.rect()).adjusted(36, 18, -8, -18)
+        p.fillRect(self.rect(), COLORS["background"])
+        p.setPen(COLORS["dim"])
+        p.drawText(QRectF(8, 0, self.width() - 16, 16), Qt.AlignmentFlag.AlignLeft, self.title or "loss")
+        if not self.history:
+            p.drawText(r, Qt.AlignmentFlag.AlignCenter, "the loss curve appears while a model trains")
+            return
+        series = {
+            "train": [h.get("train_loss") for h in self.history],
+            "held-out": [h.get("val_loss") for h in self.history],
+        }
+        vals = [v for s in series.values() for v in s if v is not None and np.isfinite(v)]
+        if not vals:
+            return
+        lo, hi = min(vals), max(vals)
+        hi = hi if hi > lo else lo + 1.0
+        n = max(len(self.history) - 1, 1)
+        p.setPen(QPen(COLORS["grid"], 1))
+        p.drawRect(r)
+        p.setPen(COLORS["dim"])
+        p.drawText(QRectF(0, r.top() - 6, 34, 12), Qt.AlignmentFlag.AlignRight, f"{hi:.2f}")
+        p.drawText(QRectF(0, r.bottom() - 6, 34, 12), Qt.AlignmentFlag.AlignRight, f"{lo:.2f}")
+        p.drawText(QRectF(r.left(), r.bottom() + 2, r.width(), 14), Qt.AlignmentFlag.AlignRight,
+                   f"epoch {self.history[-1].get('epoch', len(self.history))}")  # fmt: skip
+        colors = {"train": QColor("#4fc3f7"), "held-out": QColor("#ffb74d")}
+        for k, (name, s) in enumerate(series.items()):
+            path = QPainterPath()
+            started = False
+            for i, v in enumerate(s):
+                if v is None or not np.isfinite(v):
+                    continue
+                pt = QPointF(r.left() + r.width() * i / n, r.bottom() - r.height() * (v - lo) / (hi - lo))
+                path.lineTo(pt) if started else path.moveTo(pt)
+                started = True
+            p.setPen(QPen(colors[name], 1.6))
+            p.drawPath(path)
+            p.drawText(QRectF(r.right() - 150 + 75 * k, 0, 72, 16), Qt.AlignmentFlag.AlignRight, name)
+
+
+class ModelsPanel(QWidget):
+    """The dock's widget; `window` is the MainWindow (its session, device worker, status bar)."""
+
+    def __init__(self, window: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.window = window
+        self.session: Any = None
+        self.models: list[dict[str, Any]] = []  # {"label", "model", "metrics", "seconds"}
+        self.data: Any = None  # the FrameData of the last training (the whole recording)
+        self.data_key: Any = None
+        self.rest: Any = None  # frames outside the annotated part
+        self.job: Any = None
+        self.tier = QComboBox()
+        self.tier.setToolTip("The tier whose labels the models learn (gaps are the background class '-')")
+        self.audio, self.video, self.text = QCheckBox("audio"), QCheckBox("video"), QCheckBox("text")
+        self.audio.setChecked(True)
+        self.video.setChecked(True)
+        self.text_tier = QComboBox()
+        self.text_tier.setToolTip("The tier of words for the text modality")
+        mods = QHBoxLayout()
+        for w in (self.audio, self.video, self.text, self.text_tier):
+            mods.addWidget(w)
+        mods.addStretch(1)
+        self.kinds = QListWidget()
+        self.kinds.setMaximumHeight(120)
+        for label, kind, modality in MODEL_CHOICES:
+            item = QListWidgetItem(label)
+            item.setData(Qt.ItemDataRole.UserRole, (kind, modality))
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            on = kind == "late" or (kind == "unimodal" and modality == "audio")
+            item.setCheckState(Qt.CheckState.Checked if on else Qt.CheckState.Unchecked)
+            self.kinds.addItem(item)
+        self.train_button = QPushButton("Train")
+        self.train_button.setToolTip("Train the checked models on the annotated part (or the selection)")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.predict_button = QPushButton("Predict the rest")
+        self.predict_button.setEnabled(False)
+        self.save_button = QPushButton("Save model…")
+        self.save_button.setEnabled(False)
+        buttons = QHBoxLayout()
+        for b in (self.train_button, self.cancel_button, self.predict_button, self.save_button):
+            buttons.addWidget(b)
+        self.loss = LossPlot()
+        self.table = QTableWidget(0, 5)
+        self.table.setHorizontalHeaderLabels(["model", "parameters", "train s", "held-out F1", "accuracy"])
+        self.table.verticalHeader().hide()
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.status = QLabel("Annotate part of the recording on a tier, then Train.")
+        self.status.setWordWrap(True)
+        form = QFormLayout()
+        form.addRow("Labels", self.tier)
+        form.addRow("Inputs", mods)
+        form.addRow("Models", self.kinds)
+        lay = QVBoxLayout(self)
+        lay.addLayout(form)
+        lay.addLayout(buttons)
+        lay.addWidget(self.loss)
+        lay.addWidget(self.table, 1)
+        lay.addWidget(self.status)
+        self.train_button.clicked.connect(lambda: self.train())
+        self.cancel_button.clicked.connect(self.cancel)
+        self.predict_button.clicked.connect(lambda: self.predict())
+        self.save_button.clicked.connect(self._save_clicked)
+        self.table.itemSelectionChanged.connect(self._update_buttons)
+
+    # -- session -----------------------------------------------------------------------------------
+    def set_session(self, session: Any) -> None:
+        if self.session is not None and self.session is not session:
+            for sig in (self.session.tier_added, self.session.tier_removed):
+                sig.disconnect(self._fill_tiers)
+            self.models, self.data, self.data_key = [], None, None
+            self.table.setRowCount(0)
+            self.loss.set_history([])
+        if self.session is not session:
+            self.session = session
+            session.tier_added.connect(self._fill_tiers)
+            session.tier_removed.connect(self._fill_tiers)
+        self._fill_tiers()
+
+    def _fill_tiers(self, *_args: Any) -> None:
+        for box, keep in (
+            (self.tier, self.tier.currentText()),
+            (self.text_tier, self.text_tier.currentText()),
+        ):
+            box.blockSignals(True)
+            box.clear()
+            for t in self.session.tiers if self.session is not None else ():
+                if isinstance(t, IntervalTier) and not t.attrs.get("prediction"):
+                    box.addItem(t.name)
+            if keep:
+                box.setCurrentText(keep)
+            box.blockSignals(False)
+
+    def checked_models(self) -> list[tuple[str, str, str | None]]:
+        out = []
+        for i in range(self.kinds.count()):
+            item = self.kinds.item(i)
+            if item.checkState() == Qt.CheckState.Checked:
+                kind, modality = item.data(Qt.ItemDataRole.UserRole)
+                out.append((item.text(), kind, modality))
+        return out
+
+    def set_checked(self, labels: list[str]) -> None:
+        for i in range(self.kinds.count()):
+            item = self.kinds.item(i)
+            item.setCheckState(Qt.CheckState.Checked if item.text() in labels else Qt.CheckState.Unchecked)
+
+    def modalities(self) -> tuple[str, ...]:
+        return tuple(
+            m
+            for m, box in (("audio", self.audio), ("video", self.video), ("text", self.text))
+            if box.isChecked()
+        )
+
+    def prediction_name(self) -> str:
+        return f"{self.tier.currentText()} (predicted)"
+
+    # -- train -------------------------------------------------------------------------------------
+    def problem(self) -> str | None:
+        s = self.session
+        if s is None or not any(m.kind in ("audio", "video") for m in s.media):
+            return "Open a recording first."
+        if not self.tier.currentText() or not s.has_tier(self.tier.currentText()):
+            return "Choose the tier whose labels to learn."
+        if not self.modalities():
+            return "Choose at least one input."
+        if "text" in self.modalities() and not self.text_tier.currentText():
+            return "The text input needs a tier of words."
+        if not self.checked_models():
+            return "Check at least one model."
+        mods = set(self.modalities())
+        for label, kind, modality in self.checked_models():
+            if kind == "unimodal" and modality not in mods:
+                return f"{label} needs the {modality} input."
+            if kind != "unimodal" and len(mods) < 2:
+                return f"{label} fuses inputs: choose two or more (or a single-modality model)."
+        return None
+
+    def train(self) -> Any:
+        """Start training the checked models; returns the job (None with a problem, said in the status)."""
+        from ..models.predict import annotated_span
+
+        problem = self.problem()
+        if problem:
+            self.status.setText(problem)
+            return None
+        s, window = self.session, self.window
+        tier = s.tier(self.tier.currentText())
+        sel = window.view.selection if hasattr(window, "view") else None
+        try:
+            span = annotated_span(tier, sel if sel and sel[1] > sel[0] else None)
+        except ValueError as exc:
+            self.status.setText(str(exc))
+            return None
+        media = next(m for m in s.media if m.kind in ("audio", "video"))
+        mods = self.modalities()
+        text = s.tier(self.text_tier.currentText()) if "text" in mods else None
+        labels = IntervalTier(tier.name, list(tier))  # a snapshot: the worker never reads a tier being edited
+        accepted = self._accepted()
+        classes = [
+            "-",
+            *sorted({iv.label for iv in tier if iv.label.strip()} | {iv.label for iv in accepted}),
+        ]
+        chosen = self.checked_models()
+        key = (media.path, mods, tier.name, tuple(classes))
+        cached = self.data if self.data_key == key else None
+        self.loss.set_history([])
+
+        def task(device: Any = None) -> Any:
+            from ..models.framedata import frame_data_task
+            from ..models.fusion import FusionModel, evaluate
+            from ..models.predict import annotated_split
+            from ..tasks.base import Progress, scaled
+
+            data = cached
+            if data is None:
+                data = yield from scaled(
+                    frame_data_task(media.path, modalities=mods, labels=labels, text=text, classes=classes),
+                    0,
+                    0.2,
+                )
+            data = _with_accepted(data, accepted, classes)
+            train, val, rest = annotated_split(data, span)
+            train = _with_extra(train, data, accepted)
+            results = []
+            for k, (label, kind, modality) in enumerate(chosen):
+                import time
+
+                t0 = time.monotonic()
+                kw = {"modality": modality} if kind == "unimodal" else {}
+                model = FusionModel(kind, data.dims(), classes=classes, hop=data.hop, **kw)
+                model.card.name = tier.name
+                lo, hi = 0.2 + 0.8 * k / len(chosen), 0.2 + 0.8 * (k + 1) / len(chosen)
+                fit = model.fit_task([train], val=[val], device=device)
+                for p in scaled(fit, lo, hi):
+                    # the whole curve with every update: the UI may see only the latest of several
+                    yield Progress(
+                        p.fraction, f"{label}: {p.message}", {"model": label, "history": list(model.history)}
+                    )
+                metrics = evaluate(model, [val])
+                model.card.metrics = {"held_out": metrics}
+                model.card.training_data = [Path(media.path).name]
+                results.append(
+                    {"label": label, "model": model, "metrics": metrics, "seconds": time.monotonic() - t0}
+                )
+            return {"data": data, "rest": rest, "results": results, "key": key}
+
+        def progress(p: Any) -> None:
+            d = p.data if isinstance(p.data, dict) else None
+            if d and "history" in d and (d["history"] or d.get("model") != self.loss.title):
+                self.loss.set_history(d["history"], d.get("model", ""))
+            self.status.setText(p.message)
+
+        def done(out: dict[str, Any]) -> None:
+            if self.session is not s:
+                return
+            self.data, self.data_key, self.rest = out["data"], out["key"], out["rest"]
+            self.models = out["results"]
+            self._fill_table()
+            best = max(self.models, key=lambda r: r["metrics"].get("macro_f1", 0.0))
+            self.status.setText(
+                f"trained {len(self.models)} model(s) on {span[1] - span[0]:.1f} s; best on the held-out part: "
+                f"{best['label']} (F1 {best['metrics'].get('macro_f1', 0.0):.2f}). Predict fills the rest."
+            )
+            self._set_running(False)
+
+        def failed(message: str, details: str) -> None:
+            self._set_running(False)
+            self.status.setText(f"Training failed: {message}")
+            window.dialogs.error("Training failed", message, details)
+
+        worker = getattr(window, "device_worker", None) or window.runner
+        self.job = worker.submit(task, name="Train models", group="models", on_result=done, on_error=failed,
+                                 on_progress=progress)  # fmt: skip
+        self.job.cancelled.connect(
+            lambda: (self._set_running(False), self.status.setText("Training cancelled."))
+        )
+        self._set_running(True)
+        return self.job
+
+    def _accepted(self) -> list[Any]:
+        """Predicted intervals a person accepted or corrected (confidence 1) on the prediction tier."""
+        name = self.prediction_name()
+        if self.session is None or not self.session.has_tier(name):
+            return []
+        return [iv for iv in self.session.tier(name) if iv.confidence == 1.0]
+
+    def cancel(self) -> None:
+        if self.job is not None:
+            self.job.cancel()
+
+    def _set_running(self, running: bool) -> None:
+        self.train_button.setEnabled(not running)
+        self.cancel_button.setEnabled(running)
+        self._update_buttons(running)
+
+    def _update_buttons(self, running: bool = False) -> None:
+        have = bool(self.models) and not running
+        self.predict_button.setEnabled(have)
+        self.save_button.setEnabled(have)
+
+    def _fill_table(self) -> None:
+        self.table.setRowCount(len(self.models))
+        for r, res in enumerate(self.models):
+            m = res["metrics"]
+            cells = [
+                res["label"],
+                f"{res['model'].parameters_count():,}",
+                f"{res['seconds']:.1f}",
+                f"{m.get('macro_f1', float('nan')):.3f}",
+                f"{m.get('accuracy', float('nan')):.3f}",
+            ]
+            for c, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if c:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.table.setItem(r, c, item)
+        best = max(range(len(self.models)), key=lambda r: self.models[r]["metrics"].get("macro_f1", 0.0))
+        self.table.selectRow(best)
+        self.table.resizeColumnsToContents()
+
+    def chosen(self) -> dict[str, Any] | None:
+        rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
+        if rows:
+            return self.models[rows[0].row()]
+        return self.models[0] if self.models else None
+
+    # -- predict and save ----------------------------------------------------------------------------
+    def predict(self) -> Any:
+        """The chosen model's labels for the rest of the recording, as a new tier (one undo step)."""
+        res = self.chosen()
+        if res is None or self.data is None:
+            self.status.setText("Train a model first.")
+            return None
+        s, window, data, rest = self.session, self.window, self.data, self.rest
+        model, name = res["model"], self.prediction_name()
+
+        def task(device: Any = None) -> Any:
+            from ..models.predict import prediction_tiers
+            from ..tasks.base import Progress
+
+            yield Progress(0.1, f"predicting with {res['label']}")
+            out = model.predict(data, device=device)
+            return prediction_tiers(out, data.hop, name=name, classes=model.card.classes, start=data.start,
+                                    skip=("-",), source=res["label"], valid=rest)  # fmt: skip
+
+        def done(tiers: list[Any]) -> None:
+            from ..core.commands import RemoveTier
+            from ..core.editing import add_tiers
+
+            if self.session is not s:
+                return
+            with s.undo_stack.macro(f"Predict {self.tier.currentText()}"):
+                for t in (
+                    tiers
+                ):  # a new prediction replaces the last one (accepted intervals included in training)
+                    if s.has_tier(t.name):
+                        s.undo_stack.push(RemoveTier(t.name))
+                for c in add_tiers(s, tiers, suffix="predicted"):
+                    s.undo_stack.push(c)
+            n = len(tiers[0]) if tiers else 0
+            self.status.setText(
+                f"{n} predicted intervals on {name!r}; the review queue lists the least certain first."
+            )
+            if hasattr(window, "review_panel"):
+                window.review_panel.set_tier(name)
+
+        worker = getattr(window, "device_worker", None) or window.runner
+        self.predict_job = worker.submit(task, name="Predict", group="models-predict", on_result=done,
+                                         on_error=lambda m, d: window.dialogs.error("Prediction failed", m, d))  # fmt: skip
+        return self.predict_job
+
+    def save(self, path: str) -> Path:
+        res = self.chosen()
+        if res is None:
+            raise ValueError("no trained model to save")
+        res["model"].save(path)
+        return Path(path)
+
+    def _save_clicked(self) -> None:
+        path = self.window.dialogs.save_file("Save model", "model.pt", "Studio model (*.pt)")
+        if path:
+            self.save(path)
+            self.status.setText(
+                f"saved {Path(path).name}: `studio predict {Path(path).name} MEDIA -o OUT` runs it"
+            )
+
+
+def _with_accepted(data: Any, accepted: list[Any], classes: list[str]) -> Any:
+    """Frames inside accepted predicted intervals take their label (they are labels now)."""
+    if not accepted:
+        return data
+    labels = np.array(data.labels, copy=True)
+    t = data.times()
+    for iv in accepted:
+        labels[(t >= iv.start) & (t < iv.end)] = classes.index(iv.label)
+    data.labels = labels
+    return data
+
+
+def _with_extra(train: Any, data: Any, accepted: list[Any]) -> Any:
+    """The training frames plus the accepted intervals' frames outside the annotated part."""
+    if not accepted:
+        return train
+    t = data.times()
+    extra = np.zeros(len(t), bool)
+    for iv in accepted:
+        extra |= (t >= iv.start) & (t < iv.end)
+    from dataclasses import replace
+
+    more = data.select(extra)
+    feats = {k: np.concatenate([train.features[k], more.features[k]]) for k in train.features}
+    present = {k: np.concatenate([train.present[k], more.present[k]]) for k in train.present}
+    return replace(train, features=feats, present=present, labels=np.concatenate([train.labels, more.labels]))

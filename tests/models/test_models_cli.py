@@ -1,0 +1,78 @@
+"""`studio predict` and `studio train` on real recordings: the bundled speech-activity model, and a
+model trained from a session file then run on another recording."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from studio import io
+from studio.cli import main
+
+DEMO = Path(__file__).resolve().parents[2] / "resources" / "demo"
+
+
+def test_bundled_speech_activity_model_writes_rttm_and_eaf(shared_data: Path, tmp_path: Path, capsys):
+    clip = shared_data / "grid" / "swwp2s.mpg"  # held out from its training (hand-aligned)
+    out = tmp_path / "swwp2s.rttm"
+    assert main(["predict", "--model", "speech-activity", str(clip), "-o", str(out)]) == 0
+    assert "speech-activity segments" in capsys.readouterr().err
+    turns = [line.split() for line in out.read_text().splitlines()]
+    assert turns and all(t[0] == "SPEAKER" for t in turns)
+    # against the hand alignment (swwp2s.align: speech from 0.49 to 2.21 s), frame by frame (10 ms)
+    t = [k / 100 for k in range(300)]
+    truth = [0.49 <= x < 2.21 for x in t]
+    said = [any(float(a[3]) <= x < float(a[3]) + float(a[4]) for a in turns) for x in t]
+    tp = sum(a and b for a, b in zip(truth, said))
+    f1 = 2 * tp / (sum(truth) + sum(said))
+    assert f1 > 0.85, (f1, turns)  # measured 0.91 (0.56-2.04 s)
+    eaf = tmp_path / "swwp2s.eaf"
+    assert main(["predict", "--model", "speech-activity", str(clip), "-o", str(eaf)]) == 0
+    assert [iv.label for iv in io.read(eaf).tier("speech-activity")] == ["speech"] * len(turns)
+    js = tmp_path / "swwp2s.json"  # a format that keeps confidences and the confidence curve
+    assert main(["predict", "--model", "speech-activity", str(clip), "-o", str(js)]) == 0
+    s = io.read(js)
+    assert all(0.5 <= iv.confidence <= 1.0 for iv in s.tier("speech-activity"))
+    assert len(s.tier("speech-activity confidence")) == 75  # 3 s at 25 frames a second
+
+
+def test_train_on_a_session_then_predict_another_recording(shared_data: Path, tmp_path: Path, capsys):
+    model = tmp_path / "words.pt"
+    argv = [
+        "train",
+        str(DEMO / "demo.studio"),
+        "--tier",
+        "words",
+        "--kind",
+        "early",
+        "--epochs",
+        "8",
+        "-o",
+        str(model),
+    ]
+    assert main(argv) == 0
+    said = capsys.readouterr().err
+    assert "trained early" in said and "held-out macro F1" in said and model.exists()
+    out = tmp_path / "bbaf2n.TextGrid"
+    assert main(["predict", str(model), str(shared_data / "grid" / "bbaf2n.mpg"), "-o", str(out)]) == 0
+    assert io.read(out).has_tier("words")
+
+
+def test_cli_errors_name_the_problem(tmp_path: Path, capsys):
+    assert (
+        main(
+            ["predict", "--model", "no-such-model", str(DEMO / "swwp2s.mpg"), "-o", str(tmp_path / "x.rttm")]
+        )
+        == 1
+    )
+    assert "no-such-model" in capsys.readouterr().err
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a model")
+    assert main(["predict", str(bad), str(DEMO / "swwp2s.mpg"), "-o", str(tmp_path / "x.rttm")]) == 1
+    assert "bad.pt" in capsys.readouterr().err
+    assert main(["train", str(DEMO / "demo.studio"), "--tier", "nope", "-o", str(tmp_path / "m.pt")]) == 1
+    err = capsys.readouterr().err
+    assert "no tier named 'nope'" in err and "words" in err
+    with pytest.raises(SystemExit):
+        main(["predict", "-o", "x.rttm"])

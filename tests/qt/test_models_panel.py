@@ -1,0 +1,84 @@
+"""The Models dock: annotate part, train (live loss curve, metrics table), predict the rest, accept,
+retrain — on the demo recording, real features and real torch models."""
+
+from __future__ import annotations
+
+import pytest
+
+from studio.core.annotations import Interval
+from studio.core.commands import AddTier
+from studio.core.tiers import IntervalTier
+
+
+@pytest.fixture
+def window(demo_window):
+    """The demo plus a "talk" tier: speech (the union of the words) annotated in the first 2 s only."""
+    s = demo_window.session
+    words = [iv for iv in s.tier("words") if iv.label.strip() and iv.label != "sil"]
+    a, b = words[0].start, words[-1].end
+    s.undo_stack.push(AddTier(IntervalTier("talk", [Interval(a, min(b, 2.0), "speech")])))
+    return demo_window
+
+
+def test_train_compare_predict_accept_and_retrain(window, qtbot):
+    s = window.session
+    window.action("show_models").trigger()
+    panel = window.models_panel()
+    assert window.models_dock.isVisible()
+    panel.tier.setCurrentText("talk")
+    panel.set_checked(["Late fusion (learned weights)", "Audio only"])
+    window.view.set_selection(0.0, 1.6)  # the part annotated
+    job = panel.train()
+    assert job is not None and not panel.train_button.isEnabled()
+    qtbot.waitUntil(lambda: job.state in ("finished", "failed", "cancelled"), timeout=60000)
+    assert job.state == "finished", (panel.status.text(), window.dialogs.messages())
+    qtbot.waitUntil(lambda: panel.table.rowCount() == 2, timeout=5000)
+    assert len(panel.loss.history) >= 2 and panel.loss.title in (
+        "Late fusion (learned weights)",
+        "Audio only",
+    )
+    labels = [panel.table.item(r, 0).text() for r in range(2)]
+    assert labels == ["Late fusion (learned weights)", "Audio only"]
+    assert all(0.0 <= float(panel.table.item(r, 3).text()) <= 1.0 for r in range(2))
+    assert panel.predict_button.isEnabled() and "best on the held-out part" in panel.status.text()
+    # predict the rest: a tier of the frames after the selection, with confidences, one undo step
+    depth = len(s.undo_stack)
+    pj = panel.predict()
+    qtbot.waitUntil(lambda: s.has_tier("talk (predicted)"), timeout=30000)
+    assert pj.state == "finished" and len(s.undo_stack) == depth + 1
+    pred = s.tier("talk (predicted)")
+    assert s.has_tier("talk (predicted) confidence")
+    assert len(pred) >= 1 and all(iv.start >= 1.6 - 1e-6 and 0.0 <= iv.confidence <= 1.0 for iv in pred), [(iv.start, iv.end, iv.label, iv.confidence) for iv in pred]
+    assert window.review_panel.tier_box.currentText() == "talk (predicted)"
+    s.undo_stack.undo()
+    assert not s.has_tier("talk (predicted)")
+    s.undo_stack.redo()
+    # accept (Ctrl+Return on the selected annotation) or correct: confidence 1; retraining learns from them
+    pred = s.tier("talk (predicted)")
+    assert len(pred) >= 1
+    track = window.track_for_tier("talk (predicted)")
+    window.timeline.set_current(track)
+    track.select(pred[0].id)
+    if pred[0].confidence < 1.0:
+        window.action("accept_annotation").trigger()
+    assert s.tier("talk (predicted)")[0].confidence == 1.0 and panel._accepted()
+    job2 = panel.train()
+    qtbot.waitUntil(lambda: job2.state in ("finished", "failed"), timeout=60000)
+    assert job2.state == "finished"
+    # save: a model file studio predict can run
+    out = panel.save(str(window.session.path.parent / "talk.pt"))
+    from studio.models.fusion import FusionModel
+
+    assert FusionModel.load(out).card.classes == ["-", "speech"]
+
+
+def test_problems_are_said_not_raised(window, qtbot):
+    panel = window.models_panel()
+    panel.tier.setCurrentText("talk")
+    panel.set_checked([])
+    assert panel.train() is None and "Check at least one model" in panel.status.text()
+    panel.set_checked(["Late fusion (learned weights)"])
+    panel.video.setChecked(False)
+    assert panel.train() is None and "fuses inputs" in panel.status.text()
+    panel.set_checked(["Video only"])
+    assert panel.train() is None and "needs the video input" in panel.status.text()
