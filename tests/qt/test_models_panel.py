@@ -48,7 +48,9 @@ def test_train_compare_predict_accept_and_retrain(window, qtbot):
     assert pj.state == "finished" and len(s.undo_stack) == depth + 1
     pred = s.tier("talk (predicted)")
     assert s.has_tier("talk (predicted) confidence")
-    assert len(pred) >= 1 and all(iv.start >= 1.6 - 1e-6 and 0.0 <= iv.confidence <= 1.0 for iv in pred), [(iv.start, iv.end, iv.label, iv.confidence) for iv in pred]
+    assert len(pred) >= 1 and all(iv.start >= 1.6 - 1e-6 and 0.0 <= iv.confidence <= 1.0 for iv in pred), [
+        (iv.start, iv.end, iv.label, iv.confidence) for iv in pred
+    ]
     assert window.review_panel.tier_box.currentText() == "talk (predicted)"
     s.undo_stack.undo()
     assert not s.has_tier("talk (predicted)")
