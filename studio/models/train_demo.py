@@ -49,8 +49,10 @@ def _f1(model: Any, data: list[Any]) -> float:
     return round(float(m["per_class_f1"].get("speech", float("nan"))), 4)
 
 
-def train_all(epochs: int = 40, seed: int = 0, root: Any = None) -> dict[str, Any]:
-    """Train every model of `KINDS`; returns {"models": {label: model}, "metrics": {...}, "data": ...}."""
+def train_all(epochs: int = 40, seed: int = 0, root: Any = None, kinds: Any = KINDS) -> dict[str, Any]:
+    """Train every model of `kinds` ((label, kind, modality) rows); returns {"models": {label: model},
+    "metrics": {label: {parameters, train_s, epochs, F1 per held-out condition}}, "held", "train",
+    "data": {condition: [FrameData]}}."""
     import torch
 
     from .fusion import FusionModel
@@ -72,7 +74,7 @@ def train_all(epochs: int = 40, seed: int = 0, root: Any = None) -> dict[str, An
     )
     dims = train[0].dims()
     models, metrics = {}, {}
-    for label, kind, modality in KINDS:
+    for label, kind, modality in kinds:
         t1 = time.monotonic()
         kw = {"modality": modality} if modality else {}
         model = FusionModel(kind, dims, classes=["non-speech", "speech"], seed=seed, **kw)
@@ -86,7 +88,13 @@ def train_all(epochs: int = 40, seed: int = 0, root: Any = None) -> dict[str, An
             row[cond] = _f1(model, data)
         models[label], metrics[label] = model, row
         _say(f"{label:24s} " + "  ".join(f"{k}: {v}" for k, v in row.items()))
-    return {"models": models, "metrics": metrics, "held": list(held), "train": [d.source for d in train]}
+    return {
+        "models": models,
+        "metrics": metrics,
+        "held": list(held),
+        "train": [d.source for d in train],
+        "data": held,
+    }
 
 
 def _choose(metrics: dict[str, dict[str, Any]]) -> str:
