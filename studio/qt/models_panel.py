@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QListWidget,
     QListWidgetItem,
@@ -162,12 +163,18 @@ class ModelsPanel(QWidget):
             buttons.addWidget(b)
         self.loss = LossPlot()
         self.table = QTableWidget(0, 5)
-        self.table.setHorizontalHeaderLabels(["model", "parameters", "train s", "held-out F1", "accuracy"])
+        self.table.setHorizontalHeaderLabels(["model", "params", "train s", "F1", "accuracy"])
         self.table.verticalHeader().hide()
+        self.table.setToolTip(
+            "Each model on the held-out last fifth of the annotated part (macro F1, frame accuracy)"
+        )
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for c in range(1, 5):
+            header.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
         self.status = QLabel("Annotate part of the recording on a tier, then Train.")
         self.status.setWordWrap(True)
         form = QFormLayout()
@@ -400,7 +407,6 @@ class ModelsPanel(QWidget):
                 self.table.setItem(r, c, item)
         best = max(range(len(self.models)), key=lambda r: self.models[r]["metrics"].get("macro_f1", 0.0))
         self.table.selectRow(best)
-        self.table.resizeColumnsToContents()
 
     def chosen(self) -> dict[str, Any] | None:
         rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
