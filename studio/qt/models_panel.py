@@ -43,7 +43,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.tiers import IntervalTier
+from ..core.tiers import CurveTier, IntervalTier
 from .track import COLORS
 
 __all__ = ["ModelsPanel", "LossPlot", "MODEL_CHOICES"]
@@ -130,8 +130,12 @@ class ModelsPanel(QWidget):
         self.data_key: Any = None
         self.rest: Any = None  # frames outside the annotated part
         self.job: Any = None
+        self.result: Any = None  # the last studio.models.loop.LoopResult
         self.tier = QComboBox()
-        self.tier.setToolTip("The tier whose labels the models learn (gaps are the background class '-')")
+        self.tier.setToolTip(
+            "The tier the models learn: an interval tier's labels (gaps are the background class '-'), "
+            "or a curve tier's values (regression)"
+        )
         self.audio, self.video, self.text = QCheckBox("audio"), QCheckBox("video"), QCheckBox("text")
         self.audio.setChecked(True)
         self.video.setChecked(True)
@@ -215,7 +219,10 @@ class ModelsPanel(QWidget):
             box.blockSignals(True)
             box.clear()
             for t in self.session.tiers if self.session is not None else ():
-                if isinstance(t, IntervalTier) and not t.attrs.get("prediction"):
+                if t.attrs.get("prediction") or t.attrs.get("time_map"):
+                    continue
+                # labels: interval tiers (classes) or curve tiers (regression); text: interval tiers
+                if isinstance(t, IntervalTier) or (box is self.tier and isinstance(t, CurveTier)):
                     box.addItem(t.name)
             if keep:
                 box.setCurrentText(keep)
@@ -268,6 +275,7 @@ class ModelsPanel(QWidget):
 
     def train(self) -> Any:
         """Start training the checked models; returns the job (None with a problem, said in the status)."""
+        from ..models.loop import classes_of
         from ..models.predict import annotated_span
 
         problem = self.problem()
@@ -277,63 +285,42 @@ class ModelsPanel(QWidget):
         s, window = self.session, self.window
         tier = s.tier(self.tier.currentText())
         sel = window.view.selection if hasattr(window, "view") else None
+        sel = sel if sel and sel[1] > sel[0] else None
         try:
-            span = annotated_span(tier, sel if sel and sel[1] > sel[0] else None)
+            if isinstance(tier, CurveTier):
+                t = tier.times
+                span = sel or (float(t[0]), float(t[-1])) if len(t) else (0.0, 0.0)
+            else:
+                span = annotated_span(tier, sel)
         except ValueError as exc:
             self.status.setText(str(exc))
             return None
         media = next(m for m in s.media if m.kind in ("audio", "video"))
         mods = self.modalities()
         text = s.tier(self.text_tier.currentText()) if "text" in mods else None
-        labels = IntervalTier(tier.name, list(tier))  # a snapshot: the worker never reads a tier being edited
+        # snapshots: the worker never reads a tier being edited
+        if isinstance(tier, CurveTier):
+            labels: Any = CurveTier(
+                tier.name, np.array(tier.values), times=np.array(tier.times), unit=tier.unit
+            )
+        else:
+            labels = IntervalTier(tier.name, list(tier))
+        text = IntervalTier(text.name, list(text)) if text is not None else None
         accepted = self._accepted()
-        classes = [
-            "-",
-            *sorted({iv.label for iv in tier if iv.label.strip()} | {iv.label for iv in accepted}),
-        ]
         chosen = self.checked_models()
-        key = (media.path, mods, tier.name, tuple(classes))
+        key = (media.path, media.offset, mods, tier.name, tuple(classes_of(labels, accepted) or ()))
         cached = self.data if self.data_key == key else None
         self.loss.set_history([])
 
         def task(device: Any = None) -> Any:
-            from ..models.framedata import frame_data_task
-            from ..models.fusion import FusionModel, evaluate
-            from ..models.predict import annotated_split
-            from ..tasks.base import Progress, scaled
+            from ..models.loop import train_models_task
 
-            data = cached
-            if data is None:
-                data = yield from scaled(
-                    frame_data_task(media.path, modalities=mods, labels=labels, text=text, classes=classes),
-                    0,
-                    0.2,
+            return (
+                yield from train_models_task(
+                    media, labels, span, models=chosen, modalities=mods, text=text, accepted=accepted,
+                    data=cached, device=device,
                 )
-            data = _with_accepted(data, accepted, classes)
-            train, val, rest = annotated_split(data, span)
-            train = _with_extra(train, data, accepted)
-            results = []
-            for k, (label, kind, modality) in enumerate(chosen):
-                import time
-
-                t0 = time.monotonic()
-                kw = {"modality": modality} if kind == "unimodal" else {}
-                model = FusionModel(kind, data.dims(), classes=classes, hop=data.hop, **kw)
-                model.card.name = tier.name
-                lo, hi = 0.2 + 0.8 * k / len(chosen), 0.2 + 0.8 * (k + 1) / len(chosen)
-                fit = model.fit_task([train], val=[val], device=device)
-                for p in scaled(fit, lo, hi):
-                    # the whole curve with every update: the UI may see only the latest of several
-                    yield Progress(
-                        p.fraction, f"{label}: {p.message}", {"model": label, "history": list(model.history)}
-                    )
-                metrics = evaluate(model, [val])
-                model.card.metrics = {"held_out": metrics}
-                model.card.training_data = [Path(media.path).name]
-                results.append(
-                    {"label": label, "model": model, "metrics": metrics, "seconds": time.monotonic() - t0}
-                )
-            return {"data": data, "rest": rest, "results": results, "key": key}
+            )  # fmt: skip
 
         def progress(p: Any) -> None:
             d = p.data if isinstance(p.data, dict) else None
@@ -341,16 +328,21 @@ class ModelsPanel(QWidget):
                 self.loss.set_history(d["history"], d.get("model", ""))
             self.status.setText(p.message)
 
-        def done(out: dict[str, Any]) -> None:
+        def done(out: Any) -> None:
             if self.session is not s:
                 return
-            self.data, self.data_key, self.rest = out["data"], out["key"], out["rest"]
-            self.models = out["results"]
+            self.result, self.data, self.data_key, self.rest = out, out.data, out.key, out.rest
+            self.models = out.results
             self._fill_table()
-            best = max(self.models, key=lambda r: r["metrics"].get("macro_f1", 0.0))
+            best = out.best()
+            score = (
+                f"MAE {best['metrics'].get('mae', float('nan')):.3g}"
+                if out.classes is None
+                else f"F1 {best['metrics'].get('macro_f1', 0.0):.2f}"
+            )
             self.status.setText(
                 f"trained {len(self.models)} model(s) on {span[1] - span[0]:.1f} s; best on the held-out part: "
-                f"{best['label']} (F1 {best['metrics'].get('macro_f1', 0.0):.2f}). Predict fills the rest."
+                f"{best['label']} ({score}). Predict fills the rest."
             )
             self._set_running(False)
 
@@ -373,6 +365,8 @@ class ModelsPanel(QWidget):
         name = self.prediction_name()
         if self.session is None or not self.session.has_tier(name):
             return []
+        if not isinstance(self.session.tier(name), IntervalTier):
+            return []
         return [iv for iv in self.session.tier(name) if iv.confidence == 1.0]
 
     def cancel(self) -> None:
@@ -393,19 +387,24 @@ class ModelsPanel(QWidget):
         self.table.setRowCount(len(self.models))
         for r, res in enumerate(self.models):
             m = res["metrics"]
+            regression = "mae" in m
             cells = [
                 res["label"],
                 f"{res['model'].parameters_count():,}",
                 f"{res['seconds']:.1f}",
-                f"{m.get('macro_f1', float('nan')):.3f}",
-                f"{m.get('accuracy', float('nan')):.3f}",
+                f"{m.get('r' if regression else 'macro_f1', float('nan')):.3f}",
+                f"{m.get('mae' if regression else 'accuracy', float('nan')):.3g}",
             ]
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if c:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(r, c, item)
-        best = max(range(len(self.models)), key=lambda r: self.models[r]["metrics"].get("macro_f1", 0.0))
+        regression = self.result is not None and self.result.classes is None
+        self.table.setHorizontalHeaderLabels(
+            ["model", "params", "train s", "r" if regression else "F1", "MAE" if regression else "accuracy"]
+        )
+        best = self.models.index(self.result.best()) if self.result is not None else 0
         self.table.selectRow(best)
 
     def chosen(self) -> dict[str, Any] | None:
@@ -416,22 +415,23 @@ class ModelsPanel(QWidget):
 
     # -- predict and save ----------------------------------------------------------------------------
     def predict(self) -> Any:
-        """The chosen model's labels for the rest of the recording, as a new tier (one undo step)."""
+        """The chosen model's labels (or values) for the rest of the recording, as new tiers (one undo step)."""
         res = self.chosen()
-        if res is None or self.data is None:
+        if res is None or getattr(self, "result", None) is None:
             self.status.setText("Train a model first.")
             return None
-        s, window, data, rest = self.session, self.window, self.data, self.rest
+        s, window, result = self.session, self.window, self.result
+        media = next(m for m in s.media if m.kind in ("audio", "video"))
         model, name = res["model"], self.prediction_name()
 
         def task(device: Any = None) -> Any:
-            from ..models.predict import prediction_tiers
-            from ..tasks.base import Progress
+            from ..models.loop import predict_rest_task
 
-            yield Progress(0.1, f"predicting with {res['label']}")
-            out = model.predict(data, device=device)
-            return prediction_tiers(out, data.hop, name=name, classes=model.card.classes, start=data.start,
-                                    skip=("-",), source=res["label"], valid=rest)  # fmt: skip
+            return (
+                yield from predict_rest_task(
+                    model, result, media, name=name, source=res["label"], device=device
+                )
+            )
 
         def done(tiers: list[Any]) -> None:
             from ..core.commands import RemoveTier
@@ -440,19 +440,21 @@ class ModelsPanel(QWidget):
             if self.session is not s:
                 return
             with s.undo_stack.macro(f"Predict {self.tier.currentText()}"):
-                for t in (
-                    tiers
-                ):  # a new prediction replaces the last one (accepted intervals included in training)
+                for (
+                    t
+                ) in tiers:  # a new prediction replaces the last one (its accepted intervals were learned)
                     if s.has_tier(t.name):
                         s.undo_stack.push(RemoveTier(t.name))
                 for c in add_tiers(s, tiers, suffix="predicted"):
                     s.undo_stack.push(c)
-            n = len(tiers[0]) if tiers else 0
-            self.status.setText(
-                f"{n} predicted intervals on {name!r}; the review queue lists the least certain first."
-            )
-            if hasattr(window, "review_panel"):
-                window.review_panel.set_tier(name)
+            if isinstance(tiers[0], IntervalTier):
+                self.status.setText(
+                    f"{len(tiers[0])} predicted intervals on {name!r}; the review queue lists the least certain first."
+                )
+                if hasattr(window, "review_panel"):
+                    window.review_panel.set_tier(name)
+            else:
+                self.status.setText(f"predicted values for the rest of the recording on {name!r}.")
 
         worker = getattr(window, "device_worker", None) or window.runner
         self.predict_job = worker.submit(task, name="Predict", group="models-predict", on_result=done,
@@ -473,31 +475,3 @@ class ModelsPanel(QWidget):
             self.status.setText(
                 f"saved {Path(path).name}: `studio predict {Path(path).name} MEDIA -o OUT` runs it"
             )
-
-
-def _with_accepted(data: Any, accepted: list[Any], classes: list[str]) -> Any:
-    """Frames inside accepted predicted intervals take their label (they are labels now)."""
-    if not accepted:
-        return data
-    labels = np.array(data.labels, copy=True)
-    t = data.times()
-    for iv in accepted:
-        labels[(t >= iv.start) & (t < iv.end)] = classes.index(iv.label)
-    data.labels = labels
-    return data
-
-
-def _with_extra(train: Any, data: Any, accepted: list[Any]) -> Any:
-    """The training frames plus the accepted intervals' frames outside the annotated part."""
-    if not accepted:
-        return train
-    t = data.times()
-    extra = np.zeros(len(t), bool)
-    for iv in accepted:
-        extra |= (t >= iv.start) & (t < iv.end)
-    from dataclasses import replace
-
-    more = data.select(extra)
-    feats = {k: np.concatenate([train.features[k], more.features[k]]) for k in train.features}
-    present = {k: np.concatenate([train.present[k], more.present[k]]) for k in train.present}
-    return replace(train, features=feats, present=present, labels=np.concatenate([train.labels, more.labels]))

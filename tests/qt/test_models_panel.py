@@ -84,3 +84,31 @@ def test_problems_are_said_not_raised(window, qtbot):
     assert panel.train() is None and "fuses inputs" in panel.status.text()
     panel.set_checked(["Video only"])
     assert panel.train() is None and "needs the video input" in panel.status.text()
+
+
+def test_a_curve_tier_is_learned_by_regression(window, qtbot):
+    """Labels from a curve tier: the models regress its values; the table shows r and MAE; Predict
+    adds a curve of values for the rest."""
+    import numpy as np
+
+    from studio.core.tiers import CurveTier
+    from studio.models.framedata import frame_data
+
+    s = window.session
+    fd = frame_data(s.media[0].path, modalities=("audio",))
+    s.undo_stack.push(AddTier(CurveTier("loudness", fd.features["audio"][:, -1].astype(float), rate=25.0)))
+    panel = window.models_panel()
+    panel.tier.setCurrentText("loudness")
+    panel.video.setChecked(False)
+    panel.set_checked(["Audio only"])
+    window.view.set_selection(0.0, 2.0)
+    job = panel.train()
+    qtbot.waitUntil(lambda: job.state in ("finished", "failed"), timeout=60000)
+    assert job.state == "finished", panel.status.text()
+    qtbot.waitUntil(lambda: panel.table.rowCount() == 1, timeout=5000)
+    assert panel.table.horizontalHeaderItem(3).text() == "r" and "MAE" in panel.status.text()
+    pj = panel.predict()
+    qtbot.waitUntil(lambda: s.has_tier("loudness (predicted)"), timeout=30000)
+    assert pj.state == "finished"
+    values = s.tier("loudness (predicted)").values
+    assert np.isfinite(values).sum() == round(len(values) - 50) and np.isnan(values[:50]).all()
