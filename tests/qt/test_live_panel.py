@@ -72,7 +72,13 @@ def test_live_on_the_recording_draws_a_rolling_track(demo_window, qtbot, model_f
 def test_missing_devices_and_model_are_said(demo_window, qtbot, tmp_path) -> None:
     import sounddevice as sd
 
+    from PySide6.QtWidgets import QDockWidget
+
+    demo_window.action("live_predictions").trigger()  # Models ▸ Live predictions… opens the dock
+    dock = demo_window.findChild(QDockWidget, "LiveDock")
+    assert dock is not None and dock.isVisible()
     panel = open_live_panel(demo_window)
+    assert panel is dock.widget()
     _wait_devices(qtbot, panel)
     if not any(d["max_input_channels"] > 0 for d in sd.query_devices()):
         assert not panel.choice_enabled("microphone")
