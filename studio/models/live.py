@@ -376,6 +376,8 @@ class RecordingSource(LiveSource):
         blocks = audio.blocks(max(self.block, 8192), start=a_pos) if audio is not None else iter(())
         pending = np.zeros(0, np.float32)
         origin = time.perf_counter() - start  # wall time of media time 0 (real-time mode)
+        last_target = self._target  # follow mode: a seek back is the playhead going back, not being
+        # behind what was delivered (delivery runs `lead` seconds ahead of it)
         try:
             while not self._stop.is_set():
                 a_due = (a_pos + self.block) / self.rate if audio is not None and a_pos < a_end else math.inf
@@ -384,14 +386,17 @@ class RecordingSource(LiveSource):
                 if due == math.inf:
                     if not self.follow:
                         return None
-                    if self._target < self.position - 0.05:  # at the end, following: wait for a seek back
-                        return max(0.0, self._target)
+                    target = self._target
+                    if target < last_target - 0.05:  # at the end, following: wait for a seek back
+                        return max(0.0, target)
+                    last_target = max(last_target, target)
                     self._stop.wait(0.01)
                     continue
                 if self.follow:
                     target = self._target
-                    if target < self.position - 0.05 or target > self.position + self.jump + self.lead:
+                    if target < last_target - 0.05 or target > self.position + self.jump + self.lead:
                         return max(0.0, target)
+                    last_target = max(last_target, target)
                     if due > target + self.lead:
                         self._stop.wait(0.005)
                         continue

@@ -163,6 +163,28 @@ def test_follow_mode_delivers_up_to_the_playhead_and_restarts_after_a_seek() -> 
     assert pred.error is None and source.error is None
 
 
+def test_following_a_playing_playhead_never_restarts() -> None:
+    """Delivery runs `lead` ahead of the playhead: that must not read as a seek back (it did: a
+    restart every few ms, 1.5 s of latency in the window)."""
+    got: list[object] = []
+    source = RecordingSource(MPG, follow=True)  # the default lead, 0.1 s
+    source.start(got.append)
+    try:
+        t, deadline = 0.0, time.perf_counter() + 10
+        while t < 3.1 and time.perf_counter() < deadline:
+            t += 0.02
+            source.advance_to(t)
+            while source.position < min(t, 2.95) and time.perf_counter() < deadline:
+                time.sleep(0.002)
+        time.sleep(0.05)
+    finally:
+        source.stop()
+    kinds = [type(c).__name__ for c in got]
+    assert "Reset" not in kinds
+    frames = [c.t for c in got if type(c).__name__ == "VideoChunk"]
+    assert len(frames) == 75 and np.all(np.diff(frames) > 0)  # every frame once, in order
+
+
 def test_a_trained_fusion_model_runs_live() -> None:
     from studio import io
     from studio.models.framedata import frame_data
