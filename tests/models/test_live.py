@@ -41,6 +41,18 @@ def offline_raw() -> tuple[np.ndarray, np.ndarray]:
     return audio, got["logmel"].times
 
 
+def play_through(pred: LivePredictor) -> LivePredictor:
+    """The demo delivered as fast as it is taken, every frame predicted, the predictor stopped."""
+    source = RecordingSource(MPG, realtime=False)
+    pred.start(source)
+    assert source.finished.wait(10)
+    deadline = time.perf_counter() + 5
+    while pred.latency()["count"] < 75 and time.perf_counter() < deadline:
+        time.sleep(0.01)
+    pred.stop()
+    return pred
+
+
 def test_recording_in_real_time_predicts_every_frame_promptly() -> None:
     got: list[float] = []
     pred = LivePredictor(loudness, modalities=("audio",), on_prediction=lambda t, row, lat: got.append(t))
@@ -98,14 +110,7 @@ def test_streaming_features_equal_offline() -> None:
     a_off = audio_block(MPG)[0]
     runs = {}
     for name, stats in (("fixed", {"audio": (raw.mean(0), raw.std(0))}), ("running", None)):
-        pred = LivePredictor(identity, stats=stats)
-        source = RecordingSource(MPG, realtime=False)
-        pred.start(source)
-        assert source.finished.wait(10)
-        deadline = time.perf_counter() + 5
-        while pred.latency()["count"] < 75 and time.perf_counter() < deadline:
-            time.sleep(0.01)
-        pred.stop()
+        pred = play_through(LivePredictor(identity, stats=stats))
         runs[name] = pred.results()[1]
     fixed, running = runs["fixed"], runs["running"]
     assert fixed.shape == (75, 45)
@@ -193,14 +198,7 @@ def test_a_trained_fusion_model_runs_live() -> None:
     data = frame_data(MPG, labels=io.read(DEMO / "demo.studio").tier("words"), background="-")
     model = FusionModel("early", data.dims(), classes=data.classes, hidden=16)
     model.fit([data], epochs=3)
-    pred = LivePredictor(model.predict_window, modalities=tuple(model.inputs))
-    source = RecordingSource(MPG, realtime=False)
-    pred.start(source)
-    assert source.finished.wait(10)
-    deadline = time.perf_counter() + 5
-    while pred.latency()["count"] < 75 and time.perf_counter() < deadline:
-        time.sleep(0.01)
-    pred.stop()
+    pred = play_through(LivePredictor(model.predict_window, modalities=tuple(model.inputs)))
     assert pred.error is None
     times, rows = pred.results()
     assert len(times) == 75 and rows.shape == (75, len(data.classes))

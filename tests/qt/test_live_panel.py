@@ -71,7 +71,6 @@ def test_live_on_the_recording_draws_a_rolling_track(demo_window, qtbot, model_f
 
 def test_missing_devices_and_model_are_said(demo_window, qtbot, tmp_path) -> None:
     import sounddevice as sd
-
     from PySide6.QtWidgets import QDockWidget
 
     demo_window.action("live_predictions").trigger()  # Models ▸ Live predictions… opens the dock
