@@ -21,7 +21,11 @@ Fusion blocks (the literature names; the small sizes are ours, for per-frame CPU
 * ``late``: decision-level fusion -- one encoder and head per modality, their outputs mixed with
   learned softmax weights over the modalities present at that frame (absent ones get weight 0,
   the rest renormalised): a mixture of the class distributions (classification) or a weighted mean
-  (regression); `LateNet.weights` reads the learned weighting.
+  (regression). Each weight is a global learned logit plus a per-frame gate (a linear map of that
+  modality's own encoding, zero at the start), so a stretch where one modality is unreliable (noise
+  over the audio) can lean on the other there only; `LateNet.weights` reads the global part. With
+  global weights alone, the speech-activity model put 0.99 on the video everywhere (F1 0.756 on clean
+  GRID, below audio alone); with the gates 0.796.
 * ``tfn``: Tensor Fusion Network (Zadeh et al. 2017): the outer product of the ``[h_m; 1]`` vectors
   of all modalities (unimodal, bimodal and trimodal terms at once), flattened, then an MLP. ``h_m``
   is kept small (`tfn_dim`, 4-16) so the product stays small (9^3 = 729 for three modalities).
@@ -145,18 +149,27 @@ class LateNet(_Base):
         self.encoders = nn.ModuleDict({m: Encoder(d, hidden) for m, d in inputs.items()})
         self.heads = nn.ModuleDict({m: Head(hidden, hidden, out) for m in inputs})
         self.logit_weights = nn.Parameter(torch.zeros(len(inputs)))
+        # per-frame reliability: each modality's own encoding moves its weight at that frame (a noisy
+        # stretch of audio can hand over to the video there, not everywhere); zero at the start
+        self.gates = nn.ModuleDict({m: nn.Linear(hidden, 1) for m in inputs})
+        for g in self.gates.values():
+            nn.init.zeros_(g.weight)
+            nn.init.zeros_(g.bias)
         self.mix_probabilities = out > 1
 
     def weights(self) -> dict[str, float]:
-        """The learned weighting (softmax over modalities, all present)."""
+        """The learned global weighting (softmax over modalities, all present), before the per-frame gates."""
         w = torch.softmax(self.logit_weights.detach().float().cpu(), 0)
         return {m: float(w[i]) for i, m in enumerate(self.names)}
 
     def forward(self, xs: dict[str, torch.Tensor], ms: dict[str, torch.Tensor]) -> torch.Tensor:
         zs = self._std(xs, ms)
-        outs = torch.stack([self.heads[m](self.encoders[m](zs[m], ms[m])) for m in self.names], dim=-2)
+        hs = {m: self.encoders[m](zs[m], ms[m]) for m in self.names}
+        outs = torch.stack([self.heads[m](hs[m]) for m in self.names], dim=-2)
         present = torch.stack([ms[m] for m in self.names], dim=-1) > 0.5  # (B, T, M)
-        logw = torch.log_softmax(self.logit_weights.masked_fill(~present, float("-inf")), dim=-1)
+        gate = torch.cat([self.gates[m](hs[m]) for m in self.names], dim=-1)  # (B, T, M)
+        logits = self.logit_weights + gate
+        logw = torch.log_softmax(logits.masked_fill(~present, float("-inf")), dim=-1)
         logw = torch.nan_to_num(logw, nan=0.0, neginf=-1e9)  # no modality present: uniform, see below
         if self.mix_probabilities:
             # a mixture of the modalities' class distributions, returned as log-probabilities (softmax of

@@ -2,8 +2,9 @@
 
 The XOR task: modality A carries a bit a(t) in one dimension, B a bit b(t) in another, each piecewise
 constant over 6-20 frames and buried in noise; the frame class is a XOR b. Either modality alone says
-nothing about the class (chance), both together say everything, and late fusion (a weighted mix of
-per-modality decisions) cannot express the interaction either.
+nothing about the class (chance), both together say everything, and late fusion (a mix of
+per-modality decisions, weighted per frame by gates on each modality's own encoding) sees only a
+little of the interaction.
 
 Measured here (2 modalities x 4 dims, hidden 16, 4000 training frames with 10 % unlabelled, 1 CPU
 thread, up to 30 epochs, patience 6; macro F1 on a separate test file):
@@ -12,7 +13,7 @@ thread, up to 30 epochs, patience 6; macro F1 on a separate test file):
     kind         params train s epochs F1 (XOR)
     ============ ====== ======= ====== ========
     early         2418    1.46    21    0.973
-    late          4038    0.68    23    0.543
+    late          4072     --     --    0.717  (with per-frame gates; 0.543 without)
     tfn           4010    0.77    30    0.976
     lmf           5910    0.71    22    0.978
     mult          6226    2.05    30    0.983
@@ -118,8 +119,11 @@ def test_fusion_learns_the_interaction_no_single_modality_can(trained, xor):
     f1 = {name: evaluate(m, [xor["test"]])["macro_f1"] for name, m in trained.items()}
     for kind in FUSED:
         assert f1[kind] > 0.9, f1
-    for name in ("unimodal-A", "unimodal-B", "late"):  # XOR is invisible to one modality and to a mix of two
+    for name in ("unimodal-A", "unimodal-B"):  # XOR is invisible to one modality
         assert f1[name] < 0.62, f1
+    # a gated mix of two decisions sees a little of it (each modality's gate moves its weight per
+    # frame: measured 0.72), far from what fusing the features does
+    assert f1["late"] < 0.85 and f1["late"] < min(f1[k] for k in FUSED) - 0.1, f1
 
 
 def test_training_history_card_and_metrics(trained, xor):
