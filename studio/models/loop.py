@@ -145,16 +145,37 @@ def train_models_task(
 
 
 def predict_rest_task(
-    model: Any, res: LoopResult, media: Any, *, name: str, source: str = "", device: Any = None
+    model: Any,
+    res: LoopResult,
+    media: Any,
+    *,
+    name: str,
+    source: str = "",
+    segments: IntervalTier | None = None,
+    device: Any = None,
 ) -> Task[list[Any]]:
     """The model's predictions for the frames outside the annotated span, as session-time tiers
     (`studio.models.predict.prediction_tiers`: labels with confidences and a confidence curve, or a
-    curve of values)."""
-    from .predict import prediction_tiers
+    curve of values). With `segments` (session time; a classifier), one label per segment whose
+    middle lies outside the annotated span instead (`studio.models.predict.segment_labels`)."""
+    from .predict import prediction_tiers, segment_labels
 
     yield Progress(0.1, f"predicting with {source or model.card.kind}")
     data = res.data
     out = model.predict(data, device=device)
+    if segments is not None:
+        if res.classes is None:
+            raise ValueError("a regression model gives values, not segment labels")
+        t = data.times()
+
+        def outside(iv: Interval) -> bool:
+            k = int(np.clip(np.searchsorted(t, (iv.start + iv.end) / 2, side="right") - 1, 0, len(t) - 1))
+            return bool(res.rest[k])
+
+        seg = segment_labels(out, t, res.classes, to_media_tier(segments, media), name=name,
+                             source=source or model.card.kind, keep=outside)  # fmt: skip
+        yield Progress(1.0, "done")
+        return [_to_session(seg, media) if media.offset != 0.0 or media.warp is not None else seg]
     if res.classes is None:  # regression: values for the rest, NaN where a person annotated
         out = np.where(res.rest, out, np.nan)
     yield Progress(0.8, "making tiers")

@@ -32,7 +32,8 @@ def add_parsers(sub: Any) -> None:
         "confidence curve (formats that hold curves keep it). OUT's suffix picks the format (rttm, eaf, "
         "TextGrid, csv, json, ...).",
         epilog="examples:\n  studio predict --model speech-activity meeting.wav -o meeting.rttm\n"
-        "  studio predict gestures.pt clip.mp4 -o clip.eaf",
+        "  studio predict gestures.pt clip.mp4 -o clip.eaf\n"
+        "  studio predict emotion.pt talk.wav --segments talk.eaf:utterances -o talk.csv   (a label per utterance)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("args", nargs="+", metavar="ARG", help="MODEL MEDIA, or MEDIA alone with --model")
@@ -40,6 +41,12 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("-o", "--output", required=True, metavar="OUT")
     p.add_argument("--name", help="the prediction tier's name (default: the model's name)")
     p.add_argument("--device", help="torch device (cpu, cuda, mps; default: cpu)")
+    p.add_argument(
+        "--segments",
+        metavar="FILE[:TIER]",
+        help="segment classification: label each interval of this tier (utterances, turns...) with the class "
+        "the model finds most probable over it, instead of frame runs",
+    )
     p.set_defaults(func=run_predict)
 
     t = sub.add_parser(
@@ -96,11 +103,13 @@ def run_predict(args: Any) -> int:
         spec, media = args.args
     else:
         raise ValueError("give MODEL MEDIA, or --model NAME MEDIA")
+    segments = _segments(args.segments) if args.segments else None
     model = load_model(spec, device=args.device)
     show, last = _progress(False, "predict")
     t0 = time.monotonic()
     try:
-        session = run(predict_task(model, media, name=args.name, device=args.device), on_progress=show)
+        task = predict_task(model, media, name=args.name, segments=segments, device=args.device)
+        session = run(task, on_progress=show)
     finally:
         if last[0]:
             print("\r" + " " * 70 + "\r", end="", file=sys.stderr)
@@ -111,6 +120,28 @@ def run_predict(args: Any) -> int:
         f"{len(tier)} {tier.name} segments in {time.monotonic() - t0:.1f} s -> {args.output}", file=sys.stderr
     )
     return 0
+
+
+def _segments(spec: str) -> Any:
+    """The interval tier of FILE[:TIER] (the file's only interval tier when TIER is not given)."""
+    from studio import io
+
+    from ..core.tiers import IntervalTier
+
+    path, _, name = spec.rpartition(":") if ":" in spec and not Path(spec).exists() else (spec, "", "")
+    doc = io.read(path)
+    tiers = doc.interval_tiers()
+    if name:
+        if not doc.has_tier(name) or not isinstance(doc.tier(name), IntervalTier):
+            raise ValueError(
+                f"{path}: no interval tier named {name!r} (tiers: {', '.join(doc.tier_names())})"
+            )
+        return doc.tier(name)
+    if len(tiers) != 1:
+        raise ValueError(
+            f"{path}: has tiers {', '.join(t.name for t in tiers)}; say which: --segments {path}:TIER"
+        )
+    return tiers[0]
 
 
 def _load_data(spec: str, tier: str | None, speech: bool) -> tuple[Path, Any]:

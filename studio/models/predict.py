@@ -36,6 +36,7 @@ __all__ = [
     "load_model",
     "frames_to_intervals",
     "prediction_tiers",
+    "segment_labels",
     "predict_task",
     "predict",
     "annotated_span",
@@ -169,6 +170,36 @@ def prediction_tiers(
     return [tier, curve]
 
 
+def segment_labels(
+    probs: np.ndarray,
+    times: np.ndarray,
+    classes: list[str],
+    segments: IntervalTier,
+    *,
+    name: str | None = None,
+    source: str = "model",
+    keep: Any = None,
+) -> IntervalTier:
+    """Segment classification: each interval of `segments` (utterances, turns, gestures...) gets
+    the class whose mean probability over the frames inside it is highest (CMU-MultimodalSDK's
+    collapse, `studio.models.framedata.collapse`), with that mean as its confidence. `times`: the
+    frames' times, on the same clock as `segments`. `keep(interval) -> bool` picks the segments to
+    label (e.g. those a person has not labelled yet)."""
+    from .framedata import collapse
+
+    ivs = [iv for iv in segments if keep is None or keep(iv)]
+    rows = collapse(np.asarray(probs, dtype=np.float64), times, [(iv.start, iv.end) for iv in ivs])
+    out = []
+    for iv, row in zip(ivs, rows):
+        if not np.all(np.isfinite(row)):
+            continue  # outside the recording
+        c = int(np.argmax(row))
+        out.append(
+            iv.replace(label=classes[c], confidence=round(float(np.clip(row[c], 0, 1)), 4), source=source)
+        )
+    return IntervalTier(name or f"{segments.name} ({source})", out, attrs={"prediction": {"model": source}})
+
+
 def _background(classes: list[str] | None) -> tuple[str, ...]:
     if not classes:
         return ()
@@ -181,10 +212,12 @@ def predict_task(
     *,
     name: str | None = None,
     text: Any = None,
+    segments: IntervalTier | None = None,
     device: Any = None,
 ) -> Task[Session]:
     """Run `model` over a whole recording: a Session holding its prediction tiers (any format can
-    write it: RTTM, EAF, TextGrid, CSV...)."""
+    write it: RTTM, EAF, TextGrid, CSV...). With `segments` (a classifier only), one label per
+    segment instead (`segment_labels`)."""
     from .framedata import frame_data_task
 
     card = model.card
@@ -199,15 +232,20 @@ def predict_task(
     yield Progress(0.8, "predicting")
     out = model.predict(data, device=device)
     yield Progress(0.95, "making tiers")
-    tiers = prediction_tiers(
-        out,
-        data.hop,
-        name=name or card.name,
-        classes=card.classes,
-        start=data.start,
-        skip=_background(card.classes),
-        source=card.name,
-    )
+    if segments is not None:
+        if card.classes is None:
+            raise ValueError(f"{card.name}: a regression model gives values, not segment labels")
+        tiers = [segment_labels(out, data.times(), card.classes, segments, name=name, source=card.name)]
+    else:
+        tiers = prediction_tiers(
+            out,
+            data.hop,
+            name=name or card.name,
+            classes=card.classes,
+            start=data.start,
+            skip=_background(card.classes),
+            source=card.name,
+        )
     from ..core.session import MediaRef
 
     kind = "video" if "video" in data.features and bool(np.any(data.present.get("video", False))) else "audio"

@@ -145,6 +145,10 @@ class ModelsPanel(QWidget):
         for w in (self.audio, self.video, self.text, self.text_tier):
             mods.addWidget(w)
         mods.addStretch(1)
+        self.segments = QComboBox()
+        self.segments.setToolTip(
+            "Predict one label per interval of this tier (utterances, turns...) instead of frame runs"
+        )
         self.kinds = QListWidget()
         self.kinds.setMaximumHeight(120)
         for label, kind, modality in MODEL_CHOICES:
@@ -185,6 +189,7 @@ class ModelsPanel(QWidget):
         form.addRow("Labels", self.tier)
         form.addRow("Inputs", mods)
         form.addRow("Models", self.kinds)
+        form.addRow("Predict", self.segments)
         lay = QVBoxLayout(self)
         lay.addLayout(form)
         lay.addLayout(buttons)
@@ -212,6 +217,16 @@ class ModelsPanel(QWidget):
         self._fill_tiers()
 
     def _fill_tiers(self, *_args: Any) -> None:
+        seg_keep = self.segments.currentText()
+        self.segments.blockSignals(True)
+        self.segments.clear()
+        self.segments.addItem("frame by frame", None)
+        for t in self.session.tiers if self.session is not None else ():
+            if isinstance(t, IntervalTier) and not t.attrs.get("prediction"):
+                self.segments.addItem(f"one label per interval of {t.name}", t.name)
+        if seg_keep:
+            self.segments.setCurrentText(seg_keep)
+        self.segments.blockSignals(False)
         for box, keep in (
             (self.tier, self.tier.currentText()),
             (self.text_tier, self.text_tier.currentText()),
@@ -423,13 +438,20 @@ class ModelsPanel(QWidget):
         s, window, result = self.session, self.window, self.result
         media = next(m for m in s.media if m.kind in ("audio", "video"))
         model, name = res["model"], self.prediction_name()
+        seg_name = self.segments.currentData()
+        segments = None
+        if seg_name and s.has_tier(seg_name):
+            if result.classes is None:
+                self.status.setText("A regression model gives values, not a label per interval.")
+                return None
+            segments = IntervalTier(seg_name, list(s.tier(seg_name)))  # a snapshot for the worker
 
         def task(device: Any = None) -> Any:
             from ..models.loop import predict_rest_task
 
             return (
                 yield from predict_rest_task(
-                    model, result, media, name=name, source=res["label"], device=device
+                    model, result, media, name=name, source=res["label"], segments=segments, device=device
                 )
             )
 
@@ -440,16 +462,16 @@ class ModelsPanel(QWidget):
             if self.session is not s:
                 return
             with s.undo_stack.macro(f"Predict {self.tier.currentText()}"):
-                for (
-                    t
-                ) in tiers:  # a new prediction replaces the last one (its accepted intervals were learned)
+                # a new prediction replaces the last one (its accepted intervals were learned)
+                for t in tiers:
                     if s.has_tier(t.name):
                         s.undo_stack.push(RemoveTier(t.name))
                 for c in add_tiers(s, tiers, suffix="predicted"):
                     s.undo_stack.push(c)
             if isinstance(tiers[0], IntervalTier):
+                what = "labelled intervals" if segments is not None else "predicted intervals"
                 self.status.setText(
-                    f"{len(tiers[0])} predicted intervals on {name!r}; the review queue lists the least certain first."
+                    f"{len(tiers[0])} {what} on {name!r}; the review queue lists the least certain first."
                 )
                 if hasattr(window, "review_panel"):
                     window.review_panel.set_tier(name)

@@ -76,3 +76,38 @@ def test_cli_errors_name_the_problem(tmp_path: Path, capsys):
     assert "no tier named 'nope'" in err and "words" in err
     with pytest.raises(SystemExit):
         main(["predict", "-o", "x.rttm"])
+
+
+def test_segment_classification_labels_each_interval(tmp_path: Path, capsys):
+    """--segments: one label per interval of a tier (here silence, the sentence, silence of the demo)."""
+    from studio.core.annotations import Interval
+    from studio.core.session import Session
+    from studio.core.tiers import IntervalTier
+
+    segs = tmp_path / "parts.TextGrid"
+    io.write(
+        Session(
+            [
+                IntervalTier(
+                    "parts", [Interval(0.0, 0.4, "x"), Interval(0.7, 2.0, "y"), Interval(2.5, 3.0, "z")]
+                )
+            ]
+        ),
+        segs,
+    )
+    out = tmp_path / "parts.csv"
+    argv = [
+        "predict",
+        "--model",
+        "speech-activity",
+        str(DEMO / "swwp2s.mpg"),
+        "--segments",
+        f"{segs}:parts",
+        "-o",
+        str(out),
+    ]
+    assert main(argv) == 0
+    tier = io.read(tmp_path / "parts.csv").interval_tiers()[0]
+    assert [iv.label for iv in tier] == ["non-speech", "speech", "non-speech"]
+    assert main(argv[:5] + [f"{segs}:nope", "-o", str(out)]) == 1
+    assert "no interval tier named 'nope'" in capsys.readouterr().err

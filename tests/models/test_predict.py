@@ -70,3 +70,26 @@ def test_annotated_span_is_the_selection_or_the_tier_extent():
     assert annotated_span(tier, (0.0, 10.0)) == (0.0, 10.0)
     with pytest.raises(ValueError, match="no annotations"):
         annotated_span(IntervalTier("empty"))
+
+
+def test_segment_labels_take_the_class_most_probable_over_each_segment():
+    from studio.models.predict import segment_labels
+
+    t = np.arange(100) * 0.04
+    speech = (t >= 1.0) & (t < 3.0)
+    p = probs_of(speech)
+    p[30:35] = [[0.2, 0.8]] * 5  # a little doubt
+    segs = IntervalTier("utt", [Interval(0.0, 0.8, "a"), Interval(1.0, 2.0, "b"), Interval(2.5, 3.5, "c")])
+    out = segment_labels(p, t, CLASSES, segs, source="m")
+    assert [(iv.start, iv.end, iv.label) for iv in out][:2] == [
+        (0.0, 0.8, "non-speech"),
+        (1.0, 2.0, "speech"),
+    ]
+    assert out[0].confidence == pytest.approx(0.9) and out[1].confidence == pytest.approx(
+        (20 * 0.9 + 5 * 0.8) / 25
+    )
+    assert out.name == "utt (m)" and all(iv.source == "m" for iv in out)
+    # half speech, half not: the mean decides, and says it was unsure
+    assert out[2].confidence == pytest.approx(0.5, abs=0.05)
+    only = segment_labels(p, t, CLASSES, segs, keep=lambda iv: iv.label != "b")
+    assert [iv.start for iv in only] == [0.0, 2.5]

@@ -112,3 +112,24 @@ def test_a_curve_tier_is_learned_by_regression(window, qtbot):
     assert pj.state == "finished"
     values = s.tier("loudness (predicted)").values
     assert np.isfinite(values).sum() == round(len(values) - 50) and np.isnan(values[:50]).all()
+
+
+def test_predict_one_label_per_interval_of_a_tier(window, qtbot):
+    """Segment classification in the loop: the words after the annotated part each get a label."""
+    s = window.session
+    panel = window.models_panel()
+    panel.tier.setCurrentText("talk")
+    panel.set_checked(["Audio only"])
+    window.view.set_selection(0.0, 1.6)
+    job = panel.train()
+    qtbot.waitUntil(lambda: job.state in ("finished", "failed"), timeout=60000)
+    assert job.state == "finished", panel.status.text()
+    panel.segments.setCurrentText("one label per interval of words")
+    pj = panel.predict()
+    qtbot.waitUntil(lambda: s.has_tier("talk (predicted)"), timeout=30000)
+    assert pj.state == "finished"
+    words = [iv for iv in s.tier("words") if (iv.start + iv.end) / 2 >= 1.6]
+    got = s.tier("talk (predicted)")
+    assert [(iv.start, iv.end) for iv in got] == [(iv.start, iv.end) for iv in words]  # the words after 1.6 s
+    assert all(iv.label in ("-", "speech") and 0.0 <= iv.confidence <= 1.0 for iv in got)
+    assert "labelled intervals" in panel.status.text()
