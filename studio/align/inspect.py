@@ -29,6 +29,8 @@ Why it is built this way:
   cell's centre is exactly the stored time: pairs -> path -> pairs is lossless.
 * **CTC views use the same API.** A posterior matrix (T frames x S target tokens) with the forced
   path (token per frame) is an image plus a path; the B axis then counts tokens (``b_labels``).
+  `ctc_transcript_view_task` builds it for a transcript tier the way `studio.align.ctc_aligner`
+  aligns it (same units, model, star and Viterbi), so the path shown is the one the aligner chose.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ __all__ = [
     "cost_image",
     "cost_view",
     "ctc_view",
+    "ctc_transcript_view_task",
     "realign_with_pins",
     "realign_with_pins_task",
     "path_to_warp_pairs",
@@ -223,7 +226,10 @@ class AlignmentView:
         return float(self.a_time(i))
 
     def value_range(self) -> tuple[float, float]:
-        """Colour scale limits: the 1st and 99th percentiles of the image (robust to outliers)."""
+        """Colour scale limits: the 1st and 99th percentiles of the image (robust to outliers); a
+        CTC view's posteriors are probabilities, shown on their own scale, 0 to 1."""
+        if self.kind == "ctc":
+            return 0.0, 1.0
         v = self.image[np.isfinite(self.image)]
         if v.size == 0:
             return 0.0, 1.0
@@ -326,6 +332,56 @@ def ctc_view(
         image, ae, be, float(hop), 1.0, np.stack([frames, pth[frames]], axis=1).astype(np.int64), "ctc",
         float(a_start), 0.0, label_a, "tokens", "posterior", list(labels) if labels is not None else None,
     )  # fmt: skip
+
+
+def ctc_transcript_view_task(
+    audio: Any, words: list[list[str]], *, model: Any = "bundled", device: Any = None,
+    star_penalty: float | None = 1.0, label_a: str = "recording", max_exact_bytes: float = 256e6,
+    window_frames: int = 4000,
+) -> Task[tuple[AlignmentView, np.ndarray]]:  # fmt: skip
+    """The CTC posterior view of a transcript against its recording: `words` holds each
+    annotation's spoken parts; `audio` is a path, an `AudioSource` or a (samples, rate) pair;
+    `model` an `AcousticModel` or what `load_acoustic_model` takes ("bundled": `studio.models.small_ctc`).
+    The units, posteriors and forced path are those of `studio.align.ctc_aligner.ctc_align_task`
+    with the same `star_penalty` (its default), so the path is the aligner's. Returns the view (B =
+    the transcript's units, labelled) and ``owner`` (S,): each unit's index into `words` (-1 for a
+    word delimiter)."""
+    from ..models.acoustic import AcousticModel, load_acoustic_model
+    from .ctc import forced_align, forced_align_windowed
+    from .ctc_aligner import ctc_targets, read_samples
+
+    if not words or not all(isinstance(w, (list, tuple)) and w for w in words):
+        raise ValueError("words: one non-empty list of spoken parts per annotation")
+    yield Progress(0.0, "loading the acoustic model")
+    if not isinstance(model, AcousticModel):
+        model = load_acoustic_model(model, device)
+    parts = [p for w in words for p in w]
+    where = [k for k, w in enumerate(words) for _ in w]
+    targets, part_of, labels, _, report = ctc_targets([parts], model)
+    if targets.size == 0:
+        raise ValueError(
+            "no word of the transcript can be written in the model's vocabulary "
+            f"(characters not in it: {''.join(sorted(report['dropped'])) or 'none'})"
+        )
+    owner = np.asarray([where[i] if i >= 0 else -1 for i in part_of], np.int64)
+    yield Progress(0.05, "reading the recording")
+    samples = read_samples(
+        (_audio(audio), 16000) if not isinstance(audio, tuple) else audio, model.sample_rate
+    )
+    lp = yield from scaled(model.log_probs_task(samples), 0.1, 0.85)
+    T = int(lp.shape[0])
+    yield Progress(0.85, "forced alignment")
+    kw = {"blank": model.vocabulary.blank, "star_penalty": star_penalty,
+          "device": device if device is not None else model.device}  # fmt: skip
+    if T * (2 * targets.size + 1) > max_exact_bytes and T > window_frames:
+        al = forced_align_windowed(lp, targets, window_frames=window_frames, **kw)
+    else:
+        al = forced_align(lp, targets, **kw)
+    lpn = lp.detach().float().cpu().numpy() if hasattr(lp, "detach") else np.asarray(lp)
+    view = ctc_view(lpn, al.path, hop=model.frame_duration, targets=targets, labels=labels, log=True,
+                    label_a=label_a)  # fmt: skip
+    yield Progress(1.0, "CTC view")
+    return view, owner
 
 
 # --- re-alignment between pins ------------------------------------------------------------------

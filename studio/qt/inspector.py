@@ -11,6 +11,9 @@ readout above the plot); click to hear both sides there; wheel to zoom around th
 pan, double-click or Home to see everything; Shift+click (or click in pin mode, P) to pin the cell
 under the pointer; drag a pin to move it; Delete removes the selected pin. "Re-align" then solves
 DTW again only between the pins whose neighbouring segments changed (`realign_with_pins_task`).
+A CTC view (``view.kind == "ctc"``: a model's posteriors of the transcript's units, B = units,
+with its forced path) is read-only: hover reads the time, the unit and its posterior, a click
+plays there; pins and R are refused with a message (they re-solve DTW, which a CTC view has not).
 
 Why it is built this way: the data is an `AlignmentView` (Qt-free, `studio.align.inspect`), already
 reduced to at most ~1024 x 1024 cells, so the widget only colours it once into a cached `QImage`
@@ -63,6 +66,7 @@ _CURSOR = QColor(120, 255, 140)
 _LEFT, _BOTTOM, _TOP, _RIGHT = 64, 44, 28, 78  # margins around the plot (px)
 _PIN_HIT = 9.0  # px
 _DRAG = 4.0  # px of movement before a press becomes a drag
+_CTC_READ_ONLY = "a CTC view has no pins: pins and re-alignment are for the DTW views"
 
 
 @dataclass(frozen=True)
@@ -346,7 +350,13 @@ class AlignmentInspector(QWidget):
         idx = np.arange(max(idx[0] - 1, 0), min(idx[-1] + 2, len(pts)))
         step = max(1, int(len(idx) / (2 * (self.plot_rect().width() + self.plot_rect().height()))))
         idx = np.unique(np.concatenate([idx[::step], idx[-1:]]))
-        return QPolygonF([self.point_of(a, b) for a, b in pts[idx]])
+        pts = pts[idx]
+        if v.kind == "ctc" and len(pts) > 1:  # a staircase: a unit holds until the next one is emitted
+            steps = np.empty((2 * len(pts) - 1, 2))
+            steps[0::2] = pts
+            steps[1::2, 0], steps[1::2, 1] = pts[1:, 0], pts[:-1, 1]
+            pts = steps
+        return QPolygonF([self.point_of(a, b) for a, b in pts])
 
     def _paint_path(self, p: QPainter) -> None:
         poly = self._path_polygon()
@@ -362,6 +372,13 @@ class AlignmentInspector(QWidget):
         p.drawPolyline(poly)
         p.setPen(QPen(_PATH, 2.0, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin))
         p.drawPolyline(poly)
+        v = self.view
+        if v is not None and v.kind == "ctc" and poly.size() < 800:  # the frames that emit a unit
+            p.setPen(QPen(QColor(0, 0, 0), 1.0))
+            p.setBrush(_PATH)
+            for k in range(0, poly.size(), 2):
+                p.drawEllipse(poly.at(k), 2.8, 2.8)
+            p.setBrush(Qt.BrushStyle.NoBrush)
 
     def _paint_cursors(self, p: QPainter, r: QRectF) -> None:
         if self.hover is not None:
@@ -496,7 +513,10 @@ class AlignmentInspector(QWidget):
         r = self.plot_rect()
         x, y = r.right() - 4, _TOP / 2 + 1
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        for text, kind in (("linked cursor", "cursor"), ("pin", "pin"), ("path", "path")):
+        keys = [("linked cursor", "cursor"), ("pin", "pin"), ("path", "path")]
+        if self.view is not None and self.view.kind == "ctc":
+            keys = [("linked cursor", "cursor"), ("forced path", "path")]
+        for text, kind in keys:
             x -= fm.horizontalAdvance(text)
             p.setPen(COLORS["dim"])
             p.drawText(QPointF(x, y + fm.ascent() / 2 - 1), text)
@@ -528,6 +548,13 @@ class AlignmentInspector(QWidget):
         v = self.view
         if v is None:
             return ""
+        if self.hover is not None and v.kind == "ctc":
+            a, b = self.hover
+            i, j = v.a_frame(a), v.b_frame(b)
+            r = int(np.searchsorted(v.a_edges, i, side="right")) - 1
+            c = int(np.searchsorted(v.b_edges, j, side="right")) - 1
+            return (f"{a:.3f} s  ·  {self._b_text(b)}  posterior {v.image[r, c]:.2f}"
+                    f"   ·   forced path: {self._b_text(v.b_at(a))}")  # fmt: skip
         if self.hover is not None:
             a, b = self.hover
             return f"A {a:.3f} s  ↔  B {self._b_text(b)}   ·   path: B {self._b_text(v.b_at(a))} at this A"
@@ -535,6 +562,8 @@ class AlignmentInspector(QWidget):
             return f"▶ A {self.cursor_a:.3f} s  →  B {self._b_text(self.cursor_b)}"
         if self.message:
             return self.message
+        if v.kind == "ctc":
+            return "CTC posteriors and forced path · click: play there · wheel: zoom · drag: pan"
         return "click: play both · Shift+click: pin · wheel: zoom · drag: pan · R: re-align"
 
     def _b_text(self, b: float) -> str:
@@ -560,6 +589,10 @@ class AlignmentInspector(QWidget):
         """Pin (a, b) (snapped to its cell); False, with a message, if it would cross another pin."""
         v = self.view
         assert v is not None
+        if v.kind == "ctc":
+            self.message = _CTC_READ_ONLY
+            self.update()
+            return False
         a, b = float(v.a_time(v.a_frame(a))), float(v.b_time(v.b_frame(b)))
         if not self._fits(a, b, None):
             self.message = "a pin must keep the order of the other pins on both axes"
@@ -677,7 +710,11 @@ class AlignmentInspector(QWidget):
             self.pin_mode = not self.pin_mode
             self.update()
         elif key == Qt.Key.Key_R:
-            self.realign_requested.emit()
+            if self.view is not None and self.view.kind == "ctc":
+                self.message = _CTC_READ_ONLY
+                self.update()
+            else:
+                self.realign_requested.emit()
         elif key == Qt.Key.Key_Home:
             self.reset_zoom()
         else:

@@ -7,6 +7,13 @@ inspector first opens it, its warp built from the tier's word times). A combo at
 which. Building the view (features of both sides, the cost image) and re-aligning between pins run
 on the device worker.
 
+The combo also offers, for the transcript tier, its CTC posterior view ("‹tier› ↔ recording (CTC
+posteriors)", key ``ctc:<tier>``): the bundled CTC model's posteriors of the tier's letters over
+the recording's frames with the forced path, computed as `studio.align.ctc_aligner` computes them
+(`ctc_transcript_view_task`, a device-worker job). The aligned tiers do not record which method
+made them, so it is offered for any transcript tier. It is a view only, not a stored alignment:
+pins and re-alignment belong to the DTW views, so the Re-align button is off (its tooltip says why).
+
 Every edit is a session command, so it is on the one undo stack and in the autosave journal:
 adding, moving or removing a pin stores the pins in the alignment's attrs (`SetAlignment`, warp
 unchanged); "Re-align between pins" stores the new warp and its pins (`SetAlignment`) and, for a
@@ -119,6 +126,11 @@ class InspectMixin:
             )
         if key is not None and combo.findData(key) < 0 and key.startswith("tier:"):
             combo.addItem(f"{key[5:]} ↔ recording   (transcript tier)", key)
+        ctc = [f"ctc:{tier.name}"] if tier is not None else []
+        if key is not None and key.startswith("ctc:") and key not in ctc and self.session.has_tier(key[4:]):
+            ctc.append(key)
+        for k in ctc:
+            combo.addItem(f"{k[4:]} ↔ recording   (CTC posteriors)", k)
         combo.setCurrentIndex(max(combo.findData(key), 0) if key is not None else 0)
         combo.blockSignals(False)
 
@@ -136,6 +148,9 @@ class InspectMixin:
 
         s = self.session
         kind, _, name = key.partition(":")
+        if kind == "ctc":
+            self._load_ctc_view(key, name)
+            return
         al = s.alignments.get(name) if kind == "alignment" else None
         if kind == "alignment" and al is None:
             self.inspector.clear(f"no alignment named {name!r}")
@@ -182,6 +197,7 @@ class InspectMixin:
             self._insp_ctx = ctx
             self.inspector.message = ""
             self.inspector.set_view(view)
+            self._update_realign_button()
             if al is None:  # first look at this tier: store it, so its edits have something to change
                 stored = Alignment(
                     ctx["name"], WarpPath(view.path * ctx["hop"], ctx["a"], f"espeak ({ctx['tier']})"),
@@ -198,6 +214,7 @@ class InspectMixin:
 
         self._insp_ctx = None
         self.inspector.clear("building the view…")
+        self._update_realign_button()
         self.inspect_job = self.device_worker.submit(
             task,
             name="Inspect alignment",
@@ -205,6 +222,58 @@ class InspectMixin:
             on_result=done,
             on_error=lambda m, d: self.dialogs.error("Inspecting failed", m, d),
         )
+
+    def _load_ctc_view(self: MainWindow, key: str, tier_name: str) -> None:
+        """The CTC posterior view of a transcript tier (see the module doc), built on the device worker."""
+        from ..align.inspect import ctc_transcript_view_task
+
+        s = self.session
+        tier = s.tier(tier_name) if s.has_tier(tier_name) else None
+        words = self._tier_words(tier) if isinstance(tier, IntervalTier) else []
+        media = self._media_named(str(tier.attrs.get("aligned_to", ""))) if tier is not None else None
+        media = media or next((m for m in s.media if m.kind in ("audio", "video")), None)
+        if media is None or not words:
+            self.inspector.clear("the CTC view needs a recording and a tier with the transcript")
+            return
+        ctx = {"key": key, "name": None, "kind": "ctc", "a": media.name, "tier": tier_name,
+               "ids": [i for i, _ in words], "hop": None}  # fmt: skip
+        path, parts = media.path, [p for _, p in words]
+
+        def done(result: Any) -> None:
+            if self.session is not s:
+                return
+            view, owner = result
+            view.label_b = f"{tier_name}: the model's units"
+            ctx["owner"], ctx["hop"] = owner, view.hx
+            self._insp_ctx = ctx
+            self.inspector.message = ""
+            self.inspector.set_view(view)
+            self._update_realign_button()
+
+        self._insp_ctx = None
+        self.inspector.clear("running the CTC model…")
+        self._update_realign_button()
+        self.inspect_job = self.device_worker.submit(
+            lambda device: ctc_transcript_view_task(path, parts, device=device, label_a=media.name),
+            name="Inspect CTC posteriors",
+            group="inspect",
+            on_result=done,
+            on_error=lambda m, d: self.dialogs.error("Inspecting failed", m, d),
+        )
+
+    def _update_realign_button(self: MainWindow) -> None:
+        """Re-align is for the DTW views of stored alignments; off (saying why) for a CTC view."""
+        ctx, button = self._insp_ctx, self.inspector_realign_button
+        if ctx is not None and ctx["kind"] == "ctc":
+            button.setEnabled(False)
+            button.setToolTip(
+                "Pins and re-alignment are for the DTW (cost) views. A CTC view shows the acoustic "
+                "model's posteriors and its forced path, which pins do not change: align the tier "
+                "again (Align transcript) to change it."
+            )
+        else:
+            button.setEnabled(ctx is not None)
+            button.setToolTip("Solve the alignment again between the pins (R)")
 
     # -- the dock -------------------------------------------------------------------------------
     def _inspector(self: MainWindow) -> Any:
@@ -244,6 +313,7 @@ class InspectMixin:
             self.view.playhead_changed.connect(self._inspector_follow)
             self.session_changed.connect(lambda _s: self._inspect_bind())
             self._inspect_bind()
+            self._update_realign_button()
         return self.inspector
 
     def _inspect_bind(self: MainWindow) -> None:
@@ -255,6 +325,7 @@ class InspectMixin:
             old.alignment_changed.disconnect(self._inspect_alignment_changed)
             self._insp_ctx = None
             self.inspector.clear()
+            self._update_realign_button()
         self._insp_session = self.session
         self.session.alignment_changed.connect(self._inspect_alignment_changed)
         self._refresh_inspect_choices()
@@ -262,7 +333,7 @@ class InspectMixin:
     def _inspect_alignment_changed(self: MainWindow, _session: Any, name: str) -> None:
         ctx = self._insp_ctx
         self._refresh_inspect_choices(ctx["key"] if ctx else None)
-        if ctx is not None and name == ctx["name"]:
+        if ctx is not None and ctx["kind"] != "ctc" and name == ctx["name"]:
             self._restore_inspector()
 
     def _restore_inspector(self: MainWindow) -> None:
@@ -329,6 +400,9 @@ class InspectMixin:
 
     def _inspector_realign(self: MainWindow) -> None:
         ctx, insp = self._insp_ctx, self.inspector
+        if ctx is not None and ctx["kind"] == "ctc":
+            self.show_status("a CTC view has no pins to re-align between: pins are for the DTW views")
+            return
         al = self.session.alignments.get(ctx["name"]) if ctx else None
         if al is None or insp.view is None:
             self.show_status("nothing to re-align: inspect an alignment first")

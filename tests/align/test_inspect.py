@@ -201,3 +201,39 @@ def test_ctc_posterior_view():
     assert v.a_extent == (0.0, T * 0.02)
     with pytest.raises(ValueError, match="non-decreasing"):
         ctc_view(P, np.r_[ali.path[1:], 0][::-1], hop=0.02)
+
+
+def test_ctc_transcript_view_is_the_aligners_path():
+    """The GRID demo clip and its sentence: the view's B axis is the aligner's units and each unit's
+    first path frame is where `align_transcript(method="ctc")` starts that letter."""
+    from pathlib import Path
+
+    from studio.align.ctc_aligner import ctc_align
+    from studio.models.small_ctc import load_bundled
+
+    clip = Path(__file__).resolve().parents[2] / "resources" / "demo" / "swwp2s.mpg"
+    words = [["set"], ["white"], ["with"], ["p"], ["two", "soon"]]
+    model = load_bundled("cpu")
+    v, owner = run(ins.ctc_transcript_view_task(str(clip), words, model=model, label_a="clip"))
+    assert v.kind == "ctc" and v.label_a == "clip" and "".join(v.b_labels) == "set|white|with|p|two|soon"
+    assert list(owner) == [0] * 3 + [-1] + [1] * 5 + [-1] + [2] * 4 + [-1, 3, -1] + [4] * 3 + [-1] + [4] * 4
+    assert np.all(np.diff(v.path, axis=0) >= 0) and set(v.path[:, 1]) == set(range(v.m))
+    assert v.image.shape == (v.n, v.m) and np.all((v.image >= 0) & (v.image <= 1))
+    from studio.media.audio import open_audio
+
+    with open_audio(clip) as src:
+        al = ctc_align(src, [[p for w in words for p in w]], model)
+    phones = [ph for w in al.words for ph in w.phones]
+    letters = [j for j in range(v.m) if owner[j] >= 0]
+    assert [ph[2] for ph in phones] == [v.b_labels[j] for j in letters]
+    starts = [v.path[v.path[:, 1] == j][0, 0] * v.hx for j in letters]
+    np.testing.assert_allclose(starts, [ph[0] for ph in phones], atol=1e-9)
+    # the image is the model's posteriors of those units, frame by frame
+    from studio.align.ctc_aligner import ctc_targets, read_samples
+
+    with open_audio(clip) as src:
+        lp = np.asarray(model.log_probs(read_samples(src, model.sample_rate)))
+    targets = ctc_targets([[p for w in words for p in w]], model)[0]
+    np.testing.assert_allclose(v.image, np.exp(lp[:, targets]), rtol=1e-6)
+    with pytest.raises(ValueError, match="spoken parts"):
+        run(ins.ctc_transcript_view_task(str(clip), [[]], model=model))

@@ -8,6 +8,7 @@ import json
 
 import numpy as np
 import pytest
+from PySide6.QtCore import QPoint, Qt
 
 from studio.core.commands import AddMedia, SetMediaOffset
 from studio.core.session import MediaRef
@@ -168,3 +169,60 @@ def test_transcript_pin_a_word_boundary_realign_moves_the_tier(window, qtbot):
     back = recover(j.path)
     assert back.tier("words (aligned)").get(ann.id).start == pytest.approx(pa + off, abs=1e-6)
     assert back.alignments[name].warp == s.alignments[name].warp
+
+
+def test_ctc_aligned_tier_shows_its_posteriors_and_forced_path_read_only(window, qtbot):
+    from studio.qt.window_inspect import spoken_parts
+
+    s = window.session
+    window.action("align_transcript").trigger()
+    dlg = window._last_align_dialog
+    dlg.method.setCurrentIndex(dlg.method.findData("ctc"))
+    job = start_alignment(window, dlg.request())
+    qtbot.waitUntil(lambda: s.has_tier("words (aligned)"), timeout=30000)
+    assert job.state == "finished"
+    window.timeline.set_current(window.track_for_tier("words (aligned)"))
+    words = s.tier("words (aligned)")
+    window._inspector()
+    window.inspector_dock.show()
+    window._refresh_inspect_choices()
+    combo = window.inspector_choice
+    k = combo.findData("ctc:words (aligned)")
+    assert k >= 0 and "CTC posteriors" in combo.itemText(k)
+    depth = len(s.undo_stack)
+    combo.setCurrentIndex(k)  # choosing it builds the view on the device worker
+    qtbot.waitUntil(lambda: window.inspect_job.state in ("finished", "failed"), timeout=30000)
+    assert window.inspect_job.state == "finished"
+    qtbot.waitUntil(lambda: window._insp_ctx is not None and window.inspector.view is not None, timeout=5000)
+    insp, v = window.inspector, window.inspector.view
+    assert v.kind == "ctc" and len(s.undo_stack) == depth  # a view, nothing stored
+    # B = the tier's words written in the model's letters, "|" between words
+    spoken = [p for a in words for p in spoken_parts(a.label)]
+    assert "|".join(spoken).lower() == "".join(v.b_labels)
+    # the forced path is monotonic, visits every letter, and puts each word's first letter at its start
+    assert np.all(np.diff(v.path, axis=0) >= 0) and set(v.path[:, 1]) == set(range(v.m))
+    owner, media = np.asarray(window._insp_ctx["owner"]), s.media[0]
+    for k, ann_id in enumerate(window._insp_ctx["ids"]):
+        j = int(np.flatnonzero(owner == k)[0])
+        t0 = v.path[v.path[:, 1] == j][0, 0] * v.hx
+        assert t0 == pytest.approx(float(media.to_media_time(words.get(ann_id).start)), abs=1e-6)
+    # hover reads time, letter and posterior; pins and Re-align are refused, the button says why
+    x, y = insp.x_of(v.a_time(v.path[5, 0])), insp.y_of(v.b_time(v.path[5, 1]))
+    qtbot.mouseMove(insp, QPoint(int(x), int(y)))
+    assert f"'{v.b_labels[v.path[5, 1]]}'" in insp.readout() and "posterior" in insp.readout()
+    assert not window.inspector_realign_button.isEnabled()
+    assert "DTW" in window.inspector_realign_button.toolTip()
+    assert not insp.add_pin(1.0, 3.5) and insp.pins == [] and len(s.undo_stack) == depth
+    # a click plays the recording at that time
+    seen = []
+    window.view.playhead_changed.connect(seen.append)
+    t = float(v.a_time(v.path[5, 0]))
+    qtbot.mouseClick(insp, Qt.MouseButton.LeftButton, pos=QPoint(int(x), int(y)))
+    ts = float(media.to_session_time(t))
+    qtbot.waitUntil(lambda: any(ts - 0.03 <= p <= ts + 0.65 for p in seen), timeout=5000)
+    # the DTW view of the same tier turns Re-align back on
+    combo.setCurrentIndex(combo.findData("tier:words (aligned)"))
+    qtbot.waitUntil(
+        lambda: window._insp_ctx is not None and window._insp_ctx["kind"] == "transcript", timeout=30000
+    )
+    assert window.inspector_realign_button.isEnabled()
