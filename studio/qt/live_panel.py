@@ -8,13 +8,27 @@ of the time from a chunk's arrival to its prediction) beside the start button.
   playhead (`RecordingSource(follow=True)`): as playback advances, the frames up to the playhead
   are computed and predicted, placed at session time (the media's offset and warp), so the track
   fills in behind the playhead. A seek restarts the stream there; what was predicted stays.
-* **Microphone** / **Camera** — live devices; predictions are placed at seconds since start.
-  Where a device is missing (as on a server) its choice is disabled and its tooltip says why
+* **Microphone** / **Camera** — live devices. A device has no session time, so predictions are
+  at seconds since the start of the run, **placed at the session playhead where the run started**
+  (start at 12 s: the prediction 1.5 s into the run is drawn at 13.5 s). Where a device is
+  missing (as on a server) its choice is disabled and its tooltip says why
   (`probe_devices`, run off the UI thread when the panel opens).
 
 The model is a Studio model file (.pt, `FusionModel.load`, loaded by a job); the bundled
 "speech-activity" model is the default where ``resources/models/speech_activity/model.pt``
 exists. `set_model` takes any ``predict_window`` callable instead (other model types, tests).
+
+The "Time base" row says which of the two the rolling track uses.
+
+**Keep as tier** turns the last run's predictions into annotations in one undo step
+(`core.editing.add_tiers` inside an undo macro): `studio.models.predict.prediction_tiers` makes,
+from the frames as offline prediction would (smoothed, runs shorter than 0.1 s merged, the
+background class — "-", "non-speech" — left as gaps, each interval's mean probability as its
+confidence), a prediction IntervalTier named "<model> (live)" and its confidence CurveTier, placed
+where the track was drawn: session time for the recording (through the media's offset and warp),
+the run's start playhead + seconds since start for a device. Each tier's ``attrs["live"]`` says
+which (``{"source", "started_at", "time_base"}``). Frames a seek skipped are gaps (no interval, NaN
+confidence), not interpolated guesses. Regression models give one values CurveTier.
 
 The UI thread only polls the predictor's results on a 40 ms timer and redraws the track; nothing
 here decodes, computes features or runs the model. `open_live_panel(window)` makes (once) and
@@ -42,6 +56,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from studio.core.tiers import CurveTier, IntervalTier
 
 from .curves import CurveTrack
 
@@ -90,6 +106,7 @@ class LivePanel(QWidget):
         self._follow: Any = None  # the playhead connection of the recording source
         self._classes: list[str] | None = None
         self.hop = 0.04
+        self._run: dict[str, Any] | None = None  # the last run: source, model, start, placement
 
         self.source_combo = QComboBox()
         for key, text in SOURCES.items():
@@ -108,6 +125,16 @@ class LivePanel(QWidget):
         self.start_button.clicked.connect(self.toggle)
         self.latency_label = QLabel("latency: –")
         self.latency_label.setToolTip("From a block's arrival to its prediction: mean / 95th percentile")
+        self.timebase_label = QLabel()
+        self.timebase_label.setWordWrap(True)
+        self.timebase_label.setToolTip(
+            "Where the rolling track and the kept tiers are placed on the timeline"
+        )
+        self.keep_button = QPushButton("Keep as tier")
+        self.keep_button.setToolTip(
+            "Add the predictions so far as a prediction tier and its confidence curve (one undo step)"
+        )
+        self.keep_button.clicked.connect(self.keep)
         self.status_label = QLabel()
         self.status_label.setWordWrap(True)
 
@@ -118,9 +145,11 @@ class LivePanel(QWidget):
         row.addWidget(self.browse_button)
         form.addRow("Model", row)
         form.addRow("", self.model_label)
+        form.addRow("Time base", self.timebase_label)
         bar = QHBoxLayout()
         bar.addWidget(self.start_button)
         bar.addWidget(self.latency_label, 1)
+        bar.addWidget(self.keep_button)
         lay = QVBoxLayout(self)
         lay.addLayout(form)
         lay.addLayout(bar)
@@ -259,19 +288,38 @@ class LivePanel(QWidget):
             problem = self.choice_tooltip(key)
         self.start_button.setText("Stop" if self.running else "Start")
         self.start_button.setEnabled(self.running or problem is None)
+        self.keep_button.setEnabled(bool(self._points))
+        self.timebase_label.setText(self.time_base_text())
         if not self.running:
             self.status_label.setText(problem or "")
 
-    def start(self) -> None:
-        """Start the chosen source and the predictor (both on their own threads)."""
+    def time_base_text(self) -> str:
+        """What the rolling track's times are: of the run (while running / after it) or of the choice."""
+        run = self._run if self._run is not None and (self.running or self._points) else None
+        key = run["source"] if run is not None else self.source_combo.currentData()
+        if key == "recording":
+            return "session time (the recording's own time through its offset and warp)"
+        text = "seconds since start, placed at the playhead"
+        return f"{text} ({run['started_at']:.2f} s)" if run is not None else text
+
+    def start(self, device: Any = None) -> None:
+        """Start the chosen source and the predictor (both on their own threads).
+
+        `device`: a `studio.models.live.LiveSource` to run instead of the chosen source, timed as
+        a device (seconds since start, placed at the playhead): another input, or a recording
+        played as one (`RecordingSource`)."""
         from studio.models import live
 
         if self.running or self._model is None:
             return
         predict_window, name, modalities, classes = self._model
-        key = self.source_combo.currentData()
+        key = "device" if device is not None else self.source_combo.currentData()
+        started_at = float(self.window.view.playhead)
         try:
-            if key == "recording":
+            if device is not None:
+                self.source = device
+                self._place = lambda t, t0=started_at: np.asarray(t, float) + t0
+            elif key == "recording":
                 lm = self._recording()
                 if lm is None:
                     raise live.DeviceUnavailable("no recording with audio is open")
@@ -285,10 +333,10 @@ class LivePanel(QWidget):
                 self.window.view.playhead_changed.connect(self._follow)
             elif key == "microphone":
                 self.source = live.MicrophoneSource()
-                self._place = lambda t: t
+                self._place = lambda t, t0=started_at: np.asarray(t, float) + t0
             else:
                 self.source = live.CameraSource()
-                self._place = lambda t: t
+                self._place = lambda t, t0=started_at: np.asarray(t, float) + t0
         except (live.DeviceUnavailable, OSError, ValueError) as exc:
             self.source = None
             self.status_label.setText(str(exc))
@@ -297,11 +345,14 @@ class LivePanel(QWidget):
         self.predictor = live.LivePredictor(predict_window, hop=self.hop, modalities=modalities, fps=fps)
         self._points.clear()
         self._seen = 0
+        self._run = {"source": key, "model": name, "started_at": started_at, "place": self._place,
+                     "session": self.window.session}  # fmt: skip
         self._ensure_track(name, classes)
         self.predictor.start(self.source)
         self.timer.start()
-        where = "as the recording plays" if key == "recording" else f"on the {key}"
-        self.status_label.setText(f"Running {name} {where}.")
+        where = {"recording": "as the recording plays", "device": f"on {getattr(device, 'name', 'a device')}"}
+        where_text = where.get(key, f"on the {key}")
+        self.status_label.setText(f"Running {name} {where_text}.")
         self.source_combo.setEnabled(False)
         self._update_buttons()
         self.running_changed.emit(True)
@@ -360,6 +411,8 @@ class LivePanel(QWidget):
                 if style == "confidence":
                     self.track.set_y_range((0.0, 1.0))
                 self.track.set_data(self._place(ks * self.hop), values, names)
+            if not self.keep_button.isEnabled():
+                self.keep_button.setEnabled(True)
             self.updated.emit(len(self._points))
         lat = p.latency()
         if lat["count"]:
@@ -371,6 +424,67 @@ class LivePanel(QWidget):
         if problem:
             self.stop()
             self.status_label.setText(f"Stopped: {problem}")
+
+    # -- keeping the predictions -----------------------------------------------------------------
+    def kept_tiers(self) -> list[Any]:
+        """The last run's predictions as new (not yet added) tiers, placed as the track (module doc)."""
+        from studio.models.predict import prediction_tiers
+
+        run = self._run
+        if run is None or not self._points:
+            return []
+        ks = np.fromiter(sorted(self._points), int, len(self._points))
+        rows = np.stack([self._points[k] for k in ks]).astype(float)
+        grid = np.arange(ks[0], ks[-1] + 1)
+        have = np.isin(grid, ks)
+        if rows.ndim == 1:
+            filled, classes = np.interp(grid, ks, rows), None
+        else:  # frames a seek skipped: filled for the smoothing only, left as gaps below
+            filled = np.column_stack([np.interp(grid, ks, rows[:, c]) for c in range(rows.shape[1])])
+            classes = self._classes
+            if classes is None or len(classes) != rows.shape[1]:
+                classes = [str(c) for c in range(rows.shape[1])]
+        skip = tuple(c for c in classes or () if c.lower() in BACKGROUND)
+        name = run["model"]
+        t0 = float(grid[0]) * self.hop
+        tiers = prediction_tiers(filled, self.hop, name=f"{name} (live)", classes=classes, start=t0,
+                                 skip=skip, source=name, valid=have)  # fmt: skip
+        live_attrs = {"source": run["source"], "started_at": round(run["started_at"], 6),
+                      "time_base": "session" if run["source"] == "recording" else "since start"}  # fmt: skip
+        place = run["place"]
+        out: list[Any] = []
+        for tier in tiers:
+            attrs = {**tier.attrs, "live": dict(live_attrs)}
+            if isinstance(tier, IntervalTier):
+                ivs = [iv.replace(start=float(place(iv.start)), end=float(place(iv.end))) for iv in tier]
+                out.append(IntervalTier(tier.name, ivs, attrs=attrs))
+            else:
+                values = np.array(tier.values, dtype=float)
+                values[~have] = np.nan
+                out.append(CurveTier(tier.name, values, times=place(grid * self.hop), unit=tier.unit,
+                                     attrs=attrs))  # fmt: skip
+        return out
+
+    def keep(self) -> list[str]:
+        """Add `kept_tiers()` to the session in one undo step; the names they got ([] when nothing)."""
+        from studio.core.editing import add_tiers
+
+        s = self.window.session
+        if self._run is None or not self._points:
+            return []
+        if self._run["session"] is not s:
+            self.status_label.setText(
+                "These predictions were made for another session: run again to keep them."
+            )
+            return []
+        tiers = self.kept_tiers()
+        with s.undo_stack.macro(f"Keep live predictions of {self._run['model']}"):
+            for c in add_tiers(s, tiers, suffix="kept"):
+                s.undo_stack.push(c)
+        names = [t.name for t in tiers]
+        self.status_label.setText(f"Kept as {names[0]!r}" + (" + confidence" if len(names) > 1 else "")
+                                  + " (one undo step).")  # fmt: skip
+        return names
 
     def latency_text(self) -> str:
         return self.latency_label.text()

@@ -97,3 +97,98 @@ def test_missing_devices_and_model_are_said(demo_window, qtbot, tmp_path) -> Non
     panel.model_edit.setText(str(broken))
     panel.load_model(str(broken))
     qtbot.waitUntil(lambda: panel.model_label.text().startswith("Cannot load broken.pt"), timeout=5000)
+
+
+def _reference_speech() -> tuple[float, float]:
+    """The sentence in swwp2s.align (GRID units, 25000 per second): from the first word to the last."""
+    rows = [line.split() for line in (DEMO / "swwp2s.align").read_text().splitlines() if line.strip()]
+    words = [(int(a) / 25000, int(b) / 25000) for a, b, w in rows if w != "sil"]
+    return words[0][0], words[-1][1]
+
+
+def _overlap_f1(tier, r0: float, r1: float) -> float:
+    """F1 of the time `tier`'s intervals cover against the span [r0, r1]."""
+    overlap = sum(max(0.0, min(iv.end, r1) - max(iv.start, r0)) for iv in tier)
+    predicted = sum(iv.end - iv.start for iv in tier)
+    if overlap == 0:
+        return 0.0
+    precision, recall = overlap / predicted, overlap / (r1 - r0)
+    return 2 * precision * recall / (precision + recall)
+
+
+def test_keep_as_tier_adds_both_tiers_in_one_undo_step(demo_window, qtbot) -> None:
+    """The shipped model live over the whole demo, kept: "speech" over the sentence, one undo."""
+    from studio.core.tiers import CurveTier, IntervalTier
+
+    win = demo_window
+    panel = open_live_panel(win)
+    _wait_devices(qtbot, panel)
+    assert bundled_model_path().exists()  # tracked in git: resources/models/speech_activity
+    qtbot.waitUntil(lambda: panel.model_label.text().startswith("speech-activity:"), timeout=10000)
+    panel.set_source("recording")
+    assert panel.timebase_label.text().startswith("session time")
+    assert not panel.keep_button.isEnabled()  # nothing predicted yet
+    assert panel.keep() == []
+    before = list(win.session.tier_names())
+    depth = win.session.undo_stack.index
+    win.view.set_playhead(0.0)
+    panel.start()
+    assert not panel.keep_button.isEnabled()
+    win.play_range(0.0)
+    end = win.media.first_audio().media.to_session_time(2.9)
+    qtbot.waitUntil(lambda: len(panel.track.times) and panel.track.times[-1] >= end, timeout=12000)
+    assert panel.keep_button.isEnabled()  # keeping is allowed while it runs, too
+    panel.stop()
+    win.pause()
+    names = panel.keep()
+    model = panel._run["model"]
+    assert names == [f"{model} (live)", f"{model} (live) confidence"]
+    s = win.session
+    pred, conf = s.tier(names[0]), s.tier(names[1])
+    assert isinstance(pred, IntervalTier) and isinstance(conf, CurveTier)
+    assert pred.attrs["live"] == {"source": "recording", "started_at": 0.0, "time_base": "session"}
+    assert {iv.label for iv in pred} == {"speech"}  # the background class is a gap
+    assert all(0.0 <= iv.confidence <= 1.0 for iv in pred)
+    v = conf.values[np.isfinite(conf.values)]
+    assert len(v) >= 70 and ((v >= 0) & (v <= 1)).all()
+    assert np.allclose(conf.times, panel.track.times)  # where the track was drawn
+    r0, r1 = _reference_speech()
+    assert (r0, r1) == (0.49, 2.21)
+    f1 = _overlap_f1(pred, r0, r1)
+    assert f1 > 0.7, (f1, [(iv.start, iv.end) for iv in pred])
+    assert "one undo step" in panel.status_label.text()
+    assert panel.keep_button.isEnabled()
+    s.undo_stack.undo()  # one step removes both
+    assert list(s.tier_names()) == before
+    assert s.undo_stack.index == depth
+    s.undo_stack.redo()
+    assert s.has_tier(names[0]) and s.has_tier(names[1])
+    assert panel.keep() == [f"{model} (live) (kept)", f"{model} (live) confidence (kept)"]  # unique names
+
+
+def test_a_device_run_is_placed_at_the_start_playhead(demo_window, qtbot) -> None:
+    """A device's times are seconds since start + the playhead where the run started (said in the
+    panel and in the kept tiers); the demo file played as a device stands in for a microphone."""
+    from studio.models.live import RecordingSource
+
+    win = demo_window
+    panel = open_live_panel(win)
+    _wait_devices(qtbot, panel)
+    qtbot.waitUntil(lambda: panel.model_label.text().startswith("speech-activity:"), timeout=10000)
+    panel.set_source("microphone")
+    assert panel.timebase_label.text() == "seconds since start, placed at the playhead"
+    win.view.set_playhead(1.0)
+    device = RecordingSource(DEMO / "swwp2s.mpg", realtime=False, streams=("audio", "video"))
+    panel.start(device)
+    assert panel.timebase_label.text() == "seconds since start, placed at the playhead (1.00 s)"
+    qtbot.waitUntil(lambda: device.finished.is_set() and len(panel.track.times) >= 70, timeout=10000)
+    panel.stop()
+    times = panel.track.times
+    assert np.isclose(times[0], 1.0) and np.allclose(np.diff(times), 0.04)
+    pred_name, conf_name = panel.keep()
+    pred, conf = win.session.tier(pred_name), win.session.tier(conf_name)
+    assert pred.attrs["live"] == {"source": "device", "started_at": 1.0, "time_base": "since start"}
+    assert np.allclose(conf.times, times)
+    r0, r1 = _reference_speech()
+    assert _overlap_f1(pred, 1.0 + r0, 1.0 + r1) > 0.7  # the sentence, 1 s later
+    assert _overlap_f1(pred, r0, r1) < 0.7
