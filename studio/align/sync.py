@@ -460,30 +460,35 @@ def run_cli(args: Any) -> int:
     return 0
 
 
+def session_media(session: Any, path: Any) -> Any:
+    """The session's `MediaRef` of the file `path`, added (audio or video by suffix) when missing."""
+    from pathlib import Path
+
+    from studio.core.session import MediaRef
+    from studio.media.probe import VIDEO_SUFFIXES
+
+    target = Path(path).resolve()
+    for m in session.media:
+        if Path(m.path).resolve() == target:
+            return m
+    kind = "video" if Path(path).suffix.lower() in VIDEO_SUFFIXES else "audio"
+    m = MediaRef(str(target), kind=kind)
+    session.media.append(m)
+    return m
+
+
 def apply_to_session(session_path: Any, a: Any, b: Any, result: SyncResult) -> str:
     """Place B on A's time line in the session file `session_path` (created when missing): B's offset
     is A's plus the result's, and a measured drift becomes B's warp (`drift_warp`). Media already in
     the session (same file) keep their entries; the file is written atomically with a backup."""
     from pathlib import Path
 
-    from studio.core.session import MediaRef, Session
+    from studio.core.session import Session
     from studio.io.native import read_session_file, write_session_file
-    from studio.media.probe import VIDEO_SUFFIXES
 
     sp = Path(session_path)
     session = read_session_file(sp) if sp.exists() else Session()
-
-    def ref(path: Any) -> MediaRef:
-        target = Path(path).resolve()
-        for m in session.media:
-            if Path(m.path).resolve() == target:
-                return m
-        kind = "video" if Path(path).suffix.lower() in VIDEO_SUFFIXES else "audio"
-        m = MediaRef(str(target), kind=kind)
-        session.media.append(m)
-        return m
-
-    ma, mb = ref(a), ref(b)
+    ma, mb = session_media(session, a), session_media(session, b)
     mb.offset = ma.offset + result.offset
     mb.warp = drift_warp(result.drift_ppm, name=mb.name) if result.drift_ppm else None
     write_session_file(session, sp)
