@@ -70,8 +70,11 @@ def apply_alignment(session: Session, result: Session, media: str = "") -> list[
     from ..core.serialize import tier_from_dict, tier_to_dict
 
     tiers = [tier_from_dict(tier_to_dict(t)) for t in result.tiers]  # detached copies
+    method = result.metadata.get("alignment", {}).get("method")
     for t in tiers:
         t.attrs = {**t.attrs, "aligned_to": Path(media).name} if media else t.attrs
+        if method:  # the inspector opens a CTC alignment on its posteriors
+            t.attrs = {**t.attrs, "aligned_method": str(method)}
     cmds = add_tiers(session, tiers)
     with session.undo_stack.macro("Align transcript"):
         for c in cmds:

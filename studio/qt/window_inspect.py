@@ -77,6 +77,8 @@ class InspectMixin:
         tier = self._transcript_tier()
         if tier is None:
             return None
+        if tier.attrs.get("aligned_method") == "ctc":  # aligned by CTC: its posteriors and forced path
+            return f"ctc:{tier.name}"
         stored = self._stored_transcript(tier.name)
         return f"alignment:{stored}" if stored else f"tier:{tier.name}"
 

@@ -183,6 +183,8 @@ def test_ctc_aligned_tier_shows_its_posteriors_and_forced_path_read_only(window,
     assert job.state == "finished"
     window.timeline.set_current(window.track_for_tier("words (aligned)"))
     words = s.tier("words (aligned)")
+    assert words.attrs["aligned_method"] == "ctc"
+    assert window._suggested_inspect_key() == "ctc:words (aligned)"  # Inspect opens the posteriors
     window._inspector()
     window.inspector_dock.show()
     window._refresh_inspect_choices()
