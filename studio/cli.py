@@ -459,11 +459,12 @@ def build_parser() -> argparse.ArgumentParser:
     feat.set_defaults(func=cmd_features)
 
     from . import app
-    from .align import align_cli, dtw_cli, streams_cli, sync
+    from .align import align_cli, dtw_cli, streams_cli, sync, tiers_cli
     from .models import models_cli
 
     app.add_parsers(sub)
     align_cli.add_parser(sub)
+    tiers_cli.add_parser(sub)
 
     sync.add_parser(sub)
     streams_cli.add_parser(sub)
