@@ -207,14 +207,25 @@ class ModelsPanel(QWidget):
         if self.session is not None and self.session is not session:
             for sig in (self.session.tier_added, self.session.tier_removed):
                 sig.disconnect(self._fill_tiers)
-            self.models, self.data, self.data_key = [], None, None
+            self.models, self.data, self.data_key, self.result = [], None, None, None
             self.table.setRowCount(0)
             self.loss.set_history([])
+            self._update_buttons()
         if self.session is not session:
             self.session = session
             session.tier_added.connect(self._fill_tiers)
             session.tier_removed.connect(self._fill_tiers)
+            media = self._media()
+            self.video.setChecked(media is None or media.kind == "video")  # an audio file has no mouth to see
         self._fill_tiers()
+
+    def _media(self) -> Any:
+        """The recording the models learn from: the session's first audio or video."""
+        return (
+            next((m for m in self.session.media if m.kind in ("audio", "video")), None)
+            if self.session
+            else None
+        )
 
     def _fill_tiers(self, *_args: Any) -> None:
         seg_keep = self.segments.currentText()
@@ -276,6 +287,8 @@ class ModelsPanel(QWidget):
             return "Choose the tier whose labels to learn."
         if not self.modalities():
             return "Choose at least one input."
+        if "video" in self.modalities() and self._media().kind != "video":
+            return f"{self._media().name} has no video: uncheck the video input."
         if "text" in self.modalities() and not self.text_tier.currentText():
             return "The text input needs a tier of words."
         if not self.checked_models():
@@ -310,7 +323,7 @@ class ModelsPanel(QWidget):
         except ValueError as exc:
             self.status.setText(str(exc))
             return None
-        media = next(m for m in s.media if m.kind in ("audio", "video"))
+        media = self._media()
         mods = self.modalities()
         text = s.tier(self.text_tier.currentText()) if "text" in mods else None
         # snapshots: the worker never reads a tier being edited
@@ -436,7 +449,7 @@ class ModelsPanel(QWidget):
             self.status.setText("Train a model first.")
             return None
         s, window, result = self.session, self.window, self.result
-        media = next(m for m in s.media if m.kind in ("audio", "video"))
+        media = self._media()
         model, name = res["model"], self.prediction_name()
         seg_name = self.segments.currentData()
         segments = None

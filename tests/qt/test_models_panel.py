@@ -133,3 +133,40 @@ def test_predict_one_label_per_interval_of_a_tier(window, qtbot):
     assert [(iv.start, iv.end) for iv in got] == [(iv.start, iv.end) for iv in words]  # the words after 1.6 s
     assert all(iv.label in ("-", "speech") and 0.0 <= iv.confidence <= 1.0 for iv in got)
     assert "labelled intervals" in panel.status.text()
+
+
+def test_an_audio_recording_trains_without_the_video_input(qtbot, tmp_path, shared_data):
+    """A WAV has no mouth to see: the dock starts with video unchecked, says so if it is checked,
+    and a model of the audio trains and predicts."""
+    from windowkit import make_window, wait_loaded
+
+    from studio import io
+
+    win = make_window(qtbot)
+    try:
+        assert win.open_paths([shared_data / "conversation" / "sample.wav"])
+        wait_loaded(qtbot, win)
+        s = win.session
+        for t in io.read(shared_data / "conversation" / "sample.rttm").interval_tiers():
+            s.undo_stack.push(AddTier(t))
+        win.action("show_models").trigger()
+        panel = win.models_panel()
+        assert not panel.video.isChecked()
+        panel.video.setChecked(True)
+        panel.set_checked(["Audio only"])
+        assert panel.train() is None and "sample.wav has no video" in panel.status.text()
+        panel.video.setChecked(False)
+        panel.tier.setCurrentText("speaker90")
+        win.view.set_selection(0.0, 15.0)
+        job = panel.train()
+        qtbot.waitUntil(lambda: panel.result is not None, timeout=60000)
+        assert job.state == "finished" and panel.table.rowCount() == 1
+        pj = panel.predict()
+        qtbot.waitUntil(lambda: s.has_tier("speaker90 (predicted)"), timeout=30000)
+        assert pj.state == "finished" and all(
+            iv.start >= 15.0 - 1e-6 for iv in s.tier("speaker90 (predicted)")
+        )
+    finally:
+        win.runner.cancel_all()
+        win.dialogs.answers.extend(["Discard"] * 3)
+        win.close()
