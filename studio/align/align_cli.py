@@ -93,27 +93,16 @@ def run_cli(args: Any) -> int:
         from studio.align import espeak
 
         espeak.synthesize(["a"], voice=args.language)  # an unknown voice fails now, before decoding anything
-    last = [0.0]
-
-    def progress(p: Any) -> None:
-        now = time.monotonic()
-        if args.quiet or now - last[0] < 0.5:
-            return
-        last[0] = now
-        pct = "" if p.fraction is None else f"{100 * p.fraction:3.0f}% "
-        print(f"\rstudio align: {pct}{p.message:<40}", end="", file=sys.stderr, flush=True)
-
     t0 = time.monotonic()
     hmm = args.method == "hmm" or (args.method == "auto" and is_english(args.language))
     extra = {"model": args.model} if args.method == "ctc" or hmm else {}
     task = align_transcript_task(
         media, transcript, method=args.method, level=args.level, language=args.language, **extra
     )
-    try:
+    from studio.tasks.console import ConsoleProgress
+
+    with ConsoleProgress("studio align", args.quiet) as progress:  # an error or Ctrl-C: a clean line
         session = run(task, on_progress=progress)
-    finally:  # an error or Ctrl-C prints on a clean line, not after the progress text
-        if not args.quiet and last[0]:
-            print("\r" + " " * 60 + "\r", end="", file=sys.stderr)
     warnings = io.write(session, args.output)
     for w in warnings:
         print(f"studio: warning: {args.output}: {w}", file=sys.stderr)

@@ -60,6 +60,7 @@ def run_cli(args: Any) -> int:
 
     from ..io.atomic import atomic_write_text
     from ..tasks.base import run
+    from ..tasks.console import ConsoleProgress
     from .streams import align_streams_task
 
     for name in (args.a, args.b):
@@ -74,22 +75,9 @@ def run_cli(args: Any) -> int:
         params["gamma"] = args.gamma
     if args.dims is not None:
         params["dims"] = args.dims
-    last = [0.0]
-
-    def show(p: Any) -> None:
-        now = time.monotonic()
-        if args.quiet or now - last[0] < 0.5:
-            return
-        last[0] = now
-        pct = "" if p.fraction is None else f"{100 * p.fraction:3.0f}% "
-        print(f"\rstudio align-streams: {pct}{p.message[:40]:<40}", end="", file=sys.stderr, flush=True)
-
     t0 = time.monotonic()
-    try:
+    with ConsoleProgress("studio align-streams", args.quiet) as show:
         tm = run(align_streams_task(args.a, args.b, **params), on_progress=show)
-    finally:
-        if last[0]:
-            print("\r" + " " * 70 + "\r", end="", file=sys.stderr)
     if args.output:
         rows = "".join(f"{a:.3f},{b:.6f}\n" for a, b in zip(tm.a_times, tm.b_times))
         atomic_write_text(args.output, "t_a,t_b\n" + rows)

@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..tasks.console import ConsoleProgress
+
 __all__ = ["add_parsers"]
 
 
@@ -75,20 +77,6 @@ def add_parsers(sub: Any) -> None:
     t.set_defaults(func=run_train)
 
 
-def _progress(quiet: bool, what: str) -> Any:
-    last = [0.0]
-
-    def show(p: Any) -> None:
-        now = time.monotonic()
-        if quiet or now - last[0] < 0.5:
-            return
-        last[0] = now
-        pct = "" if p.fraction is None else f"{100 * p.fraction:3.0f}% "
-        print(f"\rstudio {what}: {pct}{p.message[:50]:<50}", end="", file=sys.stderr, flush=True)
-
-    return show, last
-
-
 def run_predict(args: Any) -> int:
     from studio import io
 
@@ -105,14 +93,10 @@ def run_predict(args: Any) -> int:
         raise ValueError("give MODEL MEDIA, or --model NAME MEDIA")
     segments = _segments(args.segments) if args.segments else None
     model = load_model(spec, device=args.device)
-    show, last = _progress(False, "predict")
     t0 = time.monotonic()
-    try:
+    with ConsoleProgress("studio predict") as show:
         task = predict_task(model, media, name=args.name, segments=segments, device=args.device)
         session = run(task, on_progress=show)
-    finally:
-        if last[0]:
-            print("\r" + " " * 70 + "\r", end="", file=sys.stderr)
     for w in io.write(session, args.output):
         print(f"studio: warning: {args.output}: {w}", file=sys.stderr)
     tier = session.tiers[0]
@@ -222,7 +206,6 @@ def run_train(args: Any) -> int:
     if classes is None:
         labels = sorted({iv.label for _, t, _ in train_items + held_items for iv in t if iv.label.strip()})
         classes = ["-", *labels]
-    show, last = _progress(args.quiet, "train")
 
     def task() -> Any:
         datas, held = [], []
@@ -250,11 +233,8 @@ def run_train(args: Any) -> int:
         return model, held
 
     t0 = time.monotonic()
-    try:
+    with ConsoleProgress("studio train", args.quiet) as show:
         model, held = run(task(), on_progress=show)
-    finally:
-        if last[0]:
-            print("\r" + " " * 70 + "\r", end="", file=sys.stderr)
     metrics = evaluate(model, held)
     model.card.metrics = {"held_out": metrics}
     model.card.training_data = [str(m) for m, _, _ in train_items]
