@@ -124,8 +124,10 @@ def test_predict_one_label_per_interval_of_a_tier(window, qtbot):
     job = panel.train()
     qtbot.waitUntil(lambda: job.state in ("finished", "failed"), timeout=60000)
     assert job.state == "finished", panel.status.text()
+    qtbot.waitUntil(lambda: panel.result is not None, timeout=5000)  # "finished" comes before the result
     panel.segments.setCurrentText("one label per interval of words")
     pj = panel.predict()
+    assert pj is not None, panel.status.text()
     qtbot.waitUntil(lambda: s.has_tier("talk (predicted)"), timeout=30000)
     assert pj.state == "finished"
     words = [iv for iv in s.tier("words") if (iv.start + iv.end) / 2 >= 1.6]
