@@ -44,6 +44,20 @@ _PLAY = 0.6  # seconds heard on each side of a click
 _EPS = 0.005  # the least gap kept between moved word boundaries (s)
 
 
+def tier_fingerprint(tier: Any, media: Any) -> str:
+    """A short digest of a transcript tier's labelled intervals (labels and media times): a stored
+    transcript alignment keeps the one it was made from, to see that the tier changed since."""
+    import hashlib
+    import json
+
+    rows = [
+        (a.label, round(float(media.to_media_time(a.start)), 4), round(float(media.to_media_time(a.end)), 4))
+        for a in tier
+        if a.label.strip()
+    ]
+    return hashlib.sha1(json.dumps(rows).encode()).hexdigest()[:16]
+
+
 def spoken_parts(label: str) -> list[str]:
     """The espeak words of an annotation's label (what the aligners synthesize)."""
     from ..align.text import tokenize
@@ -186,8 +200,14 @@ class InspectMixin:
                      for i in ids]  # fmt: skip
             ctx = {"key": key, "name": name if al is not None else f"{tier_name} ↔ {media.name}",
                    "kind": "transcript", "a": media.name, "tier": tier_name, "ids": ids, "hop": HOP}  # fmt: skip
+            # edited since it was stored (words moved, relabelled, added): its path no longer says where
+            # the words are, so it is made again from the tier's times (and stored: one undo step)
+            ctx["fingerprint"] = tier_fingerprint(tier, media)
+            ctx["stale"] = (
+                al is not None and al.attrs.get("tier_fingerprint", ctx["fingerprint"]) != ctx["fingerprint"]
+            )
             task = transcript_view_task(
-                media.path, [p for _, p in words], pairs=None if al is None else al.warp.pairs,
+                media.path, [p for _, p in words], pairs=None if al is None or ctx["stale"] else al.warp.pairs,
                 times=times, hop=HOP, label_a=media.name, label_b=f"espeak ({tier_name})",
             )  # fmt: skip
 
@@ -200,12 +220,29 @@ class InspectMixin:
             self.inspector.message = ""
             self.inspector.set_view(view)
             self._update_realign_button()
+            if ctx["kind"] == "transcript" and ctx.get("stale") and al is not None:
+                refreshed = dataclasses.replace(
+                    al,
+                    warp=WarpPath(view.path * ctx["hop"], al.warp.source, al.warp.target),
+                    attrs={
+                        **al.attrs,
+                        "pins": [],
+                        "aligned_pins": [],
+                        "tier_fingerprint": ctx["fingerprint"],
+                    },
+                )
+                cmd = SetAlignment(al.name, refreshed)
+                cmd.text = f"Refresh {al.name} from {ctx['tier']}"
+                s.undo_stack.push(cmd)
+                self.inspector.message = (
+                    f"{ctx['tier']} changed since it was inspected: the path follows its words again"
+                )
             if al is None:  # first look at this tier: store it, so its edits have something to change
                 stored = Alignment(
                     ctx["name"], WarpPath(view.path * ctx["hop"], ctx["a"], f"espeak ({ctx['tier']})"),
                     method="inspector",
                     attrs={"kind": "transcript", "tier": ctx["tier"], "media": ctx["a"], "hop": ctx["hop"],
-                           "pins": [], "aligned_pins": []},
+                           "pins": [], "aligned_pins": [], "tier_fingerprint": ctx["fingerprint"]},
                 )  # fmt: skip
                 cmd = SetAlignment(stored.name, stored)
                 cmd.text = f"Inspect {ctx['tier']} against {ctx['a']}"
@@ -441,9 +478,15 @@ class InspectMixin:
         moves = self._word_moves(ctx, dataclasses.replace(v, path=result.path), result, pins)
         followers = self._time_map_followers(al, new) if ctx["kind"] == "streams" else []
         with self.session.undo_stack.macro("Re-align between pins"):
-            self.session.undo_stack.push(SetAlignment(al.name, new))
             for cmd in [*moves, *followers]:
                 self.session.undo_stack.push(cmd)
+            if moves:  # the tier as the moves left it: what this path describes
+                tier, media = self.session.tier(ctx["tier"]), self._media_named(ctx["a"])
+                if media is not None:
+                    new = dataclasses.replace(
+                        new, attrs={**new.attrs, "tier_fingerprint": tier_fingerprint(tier, media)}
+                    )
+            self.session.undo_stack.push(SetAlignment(al.name, new))
         self.inspector.message = msg + (
             f", {len(moves)} word boundaries moved" if ctx["kind"] == "transcript" else ""
         )

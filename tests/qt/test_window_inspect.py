@@ -228,3 +228,36 @@ def test_ctc_aligned_tier_shows_its_posteriors_and_forced_path_read_only(window,
         lambda: window._insp_ctx is not None and window._insp_ctx["kind"] == "transcript", timeout=30000
     )
     assert window.inspector_realign_button.isEnabled()
+
+
+def test_a_stored_transcript_alignment_follows_later_edits_of_the_tier(window, qtbot):
+    """Inspected, then re-aligned in the inspector (its own moves do not make it stale), then a word
+    moved by hand: the next Inspect makes the path again from the tier, one undo step."""
+    from studio.core.commands import MoveBoundary
+
+    s = window.session
+    words = aligned_words(window, qtbot)
+    insp = inspect(window, qtbot)
+    name, ctx = window._insp_ctx["name"], window._insp_ctx
+    off = s.media[0].offset
+    ann = words.get(ctx["ids"][2])
+    assert insp.add_pin(ann.start - off + 0.06, ctx["spans"][2][0])
+    realign(window, qtbot, insp)
+    qtbot.waitUntil(lambda: s.tier("words (aligned)").get(ann.id).start != ann.start, timeout=5000)
+    depth = len(s.undo_stack)
+    insp = inspect(window, qtbot)  # nothing changed since: the stored path and pins are shown as they are
+    assert len(s.undo_stack) == depth and insp.pins and "changed since" not in insp.message
+    # a person moves the next word's start 80 ms later
+    nxt = s.tier("words (aligned)").get(ctx["ids"][3])
+    s.undo_stack.push(MoveBoundary("words (aligned)", nxt.id, "start", nxt.start + 0.08))
+    depth = len(s.undo_stack)
+    insp = inspect(window, qtbot)
+    qtbot.waitUntil(lambda: len(s.undo_stack) == depth + 1, timeout=5000)
+    assert s.undo_stack.undo_text().startswith("Refresh") and "changed since it was inspected" in insp.message
+    refreshed = s.alignments[name]
+    assert refreshed.attrs["pins"] == [] and insp.pins == []
+    k = window._insp_ctx["ids"].index(nxt.id)
+    # the moved boundary (the end of the word before, which shares it) is where the path now puts it
+    assert insp.view.a_at(window._insp_ctx["spans"][k - 1][1]) + off == pytest.approx(
+        nxt.start + 0.08, abs=0.021
+    )
