@@ -14,7 +14,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QDockWidget
 
 from ..core.tiers import IntervalTier
-from .align_dialog import AlignDialog, start_alignment
 from .review_panel import ReviewPanel
 from .sync_dialog import SyncDialog
 
@@ -46,30 +45,30 @@ class AlignMixin:
 
     # -- align ----------------------------------------------------------------------------------
     def act_align_transcript(self: MainWindow) -> None:
-        dlg = AlignDialog(self.session, self)
-        if self.dialogs.test_mode:  # tests drive the dialog themselves (exec would block)
-            self._last_align_dialog = dlg
-            return
-        if dlg.exec() == QDialog.DialogCode.Accepted:
-            self.align_job = start_alignment(self, dlg.request())
+        self.open_align_dialog("transcript")
 
     def act_align_recordings(self: MainWindow) -> None:
-        from .streams_dialog import StreamsDialog, start_stream_alignment
-
-        dlg = StreamsDialog(self.session, self)
-        if self.dialogs.test_mode:
-            self._last_streams_dialog = dlg
-            return
-        if dlg.exec() == QDialog.DialogCode.Accepted:
-            ia, ib, method, params = dlg.request()
-            self.streams_job = start_stream_alignment(
-                self, ia, ib, method, play_in_sync=dlg.play_in_sync.isChecked(), **params
-            )
+        self.open_align_dialog("recordings")
 
     def act_align_tiers(self: MainWindow) -> None:
-        from .tier_align_dialog import open_tier_align_dialog
+        self.open_align_dialog("tiers")
 
-        open_tier_align_dialog(self)
+    def open_align_dialog(self: MainWindow, kind: str) -> Any:
+        """The Align dialog (`align_all.AlignAllDialog`) on the page of `kind`; its job when accepted.
+        In test mode the dialog is only made (its pages kept as ``_last_align_dialog``,
+        ``_last_streams_dialog`` and ``_last_tier_dialog`` for tests to drive)."""
+        from .align_all import AlignAllDialog, start_chosen
+
+        dlg = AlignAllDialog(self.session, self, kind)
+        self._last_align_all = dlg
+        self._last_align_dialog = dlg.pages["transcript"]
+        self._last_streams_dialog = dlg.pages["recordings"]
+        self._last_tier_dialog = dlg.pages["tiers"]
+        if self.dialogs.test_mode:  # tests drive the dialog themselves (exec would block)
+            return None
+        if dlg.exec() == QDialog.DialogCode.Accepted:
+            return start_chosen(self, dlg)
+        return None
 
     def act_media_offsets(self: MainWindow) -> None:
         dlg = SyncDialog(self.session, self.runner, self)
