@@ -406,6 +406,10 @@ def frame_labels(
             lab for lab in dict.fromkeys(iv.label.strip() for iv in items) if lab != background
         ]
     index = {c: i for i, c in enumerate(classes)}
+    if background not in index:  # else every uncovered frame would silently be unlabelled
+        raise ValueError(
+            f"the background class {background!r} is not among the classes {classes}: pass background="
+        )
     unknown = sorted({iv.label.strip() for iv in items} - set(index))
     if unknown:
         raise ValueError(f"label tier {tier.name!r} has labels not in the classes {classes}: {unknown[:8]}")

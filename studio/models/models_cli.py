@@ -147,22 +147,21 @@ def _load_data(spec: str, tier: str | None, speech: bool) -> tuple[Path, Any]:
         from ..media.probe import MediaError
 
         raise MediaError(media, "no such file")
+    tiers = doc.interval_tiers()
+    files = {t.attrs.get("rttm", {}).get("file") for t in tiers} - {None}
+    if len(files) > 1:  # an RTTM of several recordings: the turns of this one only
+        tiers = [t for t in tiers if t.attrs.get("rttm", {}).get("file") == media.stem]
+        if not tiers:
+            raise ValueError(
+                f"{where}: holds recordings {', '.join(sorted(files))}, none named {media.stem!r}"
+            )
     if speech:
-        ivs = sorted(
-            ((iv.start, iv.end) for t in doc.interval_tiers() for iv in t if iv.label.strip()),
-            key=lambda x: x[0],
-        )
-        merged: list[list[float]] = []
-        for a, b in ivs:
-            if merged and a <= merged[-1][1]:
-                merged[-1][1] = max(merged[-1][1], b)
-            else:
-                merged.append([a, b])
-        from ..core.annotations import Interval
+        from .framedata import union_tier
 
-        if not merged:
+        spans = [(iv.start, iv.end) for t in tiers for iv in t if iv.label.strip()]
+        if not spans:
             raise ValueError(f"{where}: no intervals to learn speech from")
-        return media, IntervalTier("speech", [Interval(a, b, "speech") for a, b in merged])
+        return media, union_tier(spans)
     if not tier:
         raise ValueError("say which tier to learn with --tier (or --speech-activity)")
     if not doc.has_tier(tier):
@@ -211,7 +210,9 @@ def run_train(args: Any) -> int:
         datas, held = [], []
         n = len(train_items) + len(held_items)
         for k, (media, tier, text) in enumerate(train_items + held_items):
-            fd = yield from frame_data_task(media, modalities=mods, labels=tier, text=text, classes=classes)
+            fd = yield from frame_data_task(
+                media, modalities=mods, labels=tier, text=text, classes=classes, background=classes[0]
+            )
             (datas if k < len(train_items) else held).append(fd)
             from ..tasks.base import Progress
 

@@ -119,6 +119,9 @@ def test_label_classes_background_and_annotated_span(words):
     assert d.labels[0] == 0  # before the first word: the background class
     with pytest.raises(ValueError, match="not in the classes"):
         frame_data(MEDIA, modalities=("audio",), labels=words, classes=["-", "set"])
+    speech = IntervalTier("speech", [Interval(0.5, 2.2, "speech")])
+    with pytest.raises(ValueError, match="background class '-' is not among the classes"):
+        frame_data(MEDIA, modalities=("audio",), labels=speech, classes=["non-speech", "speech"])
 
 
 def test_curve_tier_gives_regression_targets():

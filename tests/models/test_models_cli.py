@@ -111,3 +111,37 @@ def test_segment_classification_labels_each_interval(tmp_path: Path, capsys):
     assert [iv.label for iv in tier] == ["non-speech", "speech", "non-speech"]
     assert main(argv[:5] + [f"{segs}:nope", "-o", str(out)]) == 1
     assert "no interval tier named 'nope'" in capsys.readouterr().err
+
+
+def test_train_speech_activity_from_an_rttm_of_several_meetings(shared_data: Path, tmp_path: Path, capsys):
+    """AMI's RTTM holds ten meetings: each recording learns from its own turns only, and the gaps are
+    "non-speech" frames (they were once left unlabelled: one class, a held-out F1 of 1.000)."""
+    from studio.models.fusion import FusionModel
+
+    rttm = shared_data / "ami" / "debug.train.rttm"
+    data = [f"{shared_data / 'ami' / n}.wav={rttm}" for n in ("trn00", "trn01")]
+    out = tmp_path / "sa.pt"
+    assert (
+        main(
+            [
+                "train",
+                *data,
+                "--speech-activity",
+                "--modalities",
+                "audio",
+                "--kind",
+                "unimodal",
+                "--epochs",
+                "10",
+                "-o",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    held = FusionModel.load(out).card.metrics["held_out"]
+    assert set(held["per_class_f1"]) == {"non-speech", "speech"} and held["frames"] > 700
+    capsys.readouterr()
+    other = f"{shared_data / 'ami' / 'dev00.wav'}={rttm}"
+    assert main(["train", other, "--speech-activity", "-o", str(out)]) == 1
+    assert "none named 'dev00'" in capsys.readouterr().err
