@@ -78,6 +78,13 @@ def run_cli(args: Any) -> int:
     t0 = time.monotonic()
     with ConsoleProgress("studio align-streams", args.quiet) as show:
         tm = run(align_streams_task(args.a, args.b, **params), on_progress=show)
+    na, nb = tm.details.get("frames_a", 0), tm.details.get("frames_b", 0)
+    if min(na, nb) and max(na, nb) > 2 * min(na, nb):
+        print(
+            f"studio: warning: A is {na / 100:.0f} s and B {nb / 100:.0f} s: a time map joins their starts and ends; "
+            "for a clip inside a longer recording, `studio sync` finds where it starts",
+            file=sys.stderr,
+        )
     if args.output:
         rows = "".join(f"{a:.3f},{b:.6f}\n" for a, b in zip(tm.a_times, tm.b_times))
         atomic_write_text(args.output, "t_a,t_b\n" + rows)

@@ -62,3 +62,15 @@ def test_errors_name_the_problem(shared_data: Path, tmp_path: Path, capsys):
     assert "-o MAP.csv" in capsys.readouterr().err
     assert main(["align-streams", str(a), str(b), "-o", str(tmp_path / "m.csv"), "--play-in-sync"]) == 1
     assert "--play-in-sync needs --session" in capsys.readouterr().err
+
+
+def test_very_different_lengths_are_warned_about(shared_data: Path, tmp_path: Path, capsys):
+    a, _ = takes(shared_data, tmp_path)
+    x, sr = sf.read(a, dtype="float32")
+    long = tmp_path / "long.wav"
+    sf.write(long, np.concatenate([x, x, x]), sr)
+    assert main(["align-streams", str(a), str(long), "-o", str(tmp_path / "m.csv"), "-q"]) == 0
+    assert "joins their starts and ends" in capsys.readouterr().err
+    b = tmp_path / "take2.wav"
+    assert main(["align-streams", str(a), str(b), "-o", str(tmp_path / "m.csv"), "-q"]) == 0
+    assert "joins" not in capsys.readouterr().err
