@@ -172,3 +172,18 @@ def test_an_audio_recording_trains_without_the_video_input(qtbot, tmp_path, shar
         win.runner.cancel_all()
         win.dialogs.answers.extend(["Discard"] * 3)
         win.close()
+
+
+def test_cancel_training_halfway(window, qtbot):
+    panel = window.models_panel()
+    panel.tier.setCurrentText("talk")
+    panel.set_checked(["Late fusion (learned weights)", "Early fusion", "Audio only"])
+    window.view.set_selection(0.0, 1.6)
+    job = panel.train()
+    assert panel.cancel_button.isEnabled() and not panel.train_button.isEnabled()
+    qtbot.waitUntil(lambda: "epoch" in panel.status.text(), timeout=30000)  # training, not just features
+    panel.cancel_button.click()
+    qtbot.waitUntil(lambda: job.state == "cancelled", timeout=5000)
+    qtbot.waitUntil(lambda: panel.train_button.isEnabled(), timeout=5000)
+    assert "cancelled" in panel.status.text() and panel.table.rowCount() == 0 and panel.result is None
+    assert not panel.predict_button.isEnabled()
