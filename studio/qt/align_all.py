@@ -21,11 +21,11 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
-    QLabel,
     QStackedWidget,
-    QVBoxLayout,
     QWidget,
 )
+
+from .align_dialog import accept_unless_problem
 
 __all__ = ["AlignAllDialog", "KINDS", "start_chosen"]
 
@@ -39,7 +39,7 @@ KINDS = (
 
 class AlignAllDialog(QDialog):
     def __init__(self, session: Any, parent: QWidget | None = None, kind: str = "transcript") -> None:
-        from .align_dialog import AlignDialog
+        from .align_dialog import AlignDialog, form_dialog_layout
         from .streams_dialog import StreamsDialog
         from .tier_align_dialog import TierAlignDialog
 
@@ -60,22 +60,10 @@ class AlignAllDialog(QDialog):
             for box in page.findChildren(QDialogButtonBox):
                 box.hide()  # this dialog's buttons serve every page
             self.stack.addWidget(page)
-        top = QFormLayout()
-        top.addRow("What to align", self.kind_box)
-        self.error = QLabel()
-        self.error.setStyleSheet("color: #c0392b")
-        self.error.setWordWrap(True)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Align")
-        buttons.accepted.connect(self._accept)
-        buttons.rejected.connect(self.reject)
-        lay = QVBoxLayout(self)
-        lay.addLayout(top)
-        lay.addWidget(self.stack, 1)
-        lay.addWidget(self.error)
-        lay.addWidget(buttons)
+        form = QFormLayout()
+        form.addRow("What to align", self.kind_box)
+        form.addRow(self.stack)
+        self.error = form_dialog_layout(self, form)
         self.kind_box.currentIndexChanged.connect(self._show_kind)
         self.set_kind(kind)
 
@@ -97,11 +85,7 @@ class AlignAllDialog(QDialog):
         return self.page().problem()
 
     def _accept(self) -> None:
-        problem = self.problem()
-        if problem:
-            self.error.setText(problem)
-            return
-        self.accept()
+        accept_unless_problem(self)
 
 
 def start_chosen(window: Any, dlg: AlignAllDialog) -> Any:
